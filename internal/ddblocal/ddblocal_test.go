@@ -1,0 +1,463 @@
+package ddblocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func TestMain(m *testing.M) { RunTests(m) }
+
+// createTable creates a table with string hash key "pk" and waits for it.
+func createTable(t *testing.T, client *dynamodb.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	name := TableName(t)
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("CreateTable %s: %v", name, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		t.Fatalf("waiting for table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+			t.Errorf("DeleteTable %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	client := Client(t)
+	table := createTable(t, client)
+	ctx := context.Background()
+
+	item := map[string]types.AttributeValue{
+		"pk":      &types.AttributeValueMemberS{Value: "k1"},
+		"version": &types.AttributeValueMemberN{Value: "1"},
+	}
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+		t.Fatalf("PutItem: %v", err)
+	}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(table),
+		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k1"}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	if v, ok := out.Item["version"].(*types.AttributeValueMemberN); !ok || v.Value != "1" {
+		t.Fatalf("GetItem returned %#v, want version 1", out.Item)
+	}
+
+	// A failed condition must come back as the typed SDK error (this also
+	// exercises an error response, whose CRC32 the client must not reject).
+	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		t.Fatalf("conditional PutItem: got %v, want ConditionalCheckFailedException", err)
+	}
+}
+
+func TestRequestCounterCountsCalls(t *testing.T) {
+	t.Parallel()
+	var counter RequestCounter
+	if got := counter.Count(); got != 0 {
+		t.Fatalf("zero value Count() = %d", got)
+	}
+	setup := Client(t)
+	table := createTable(t, setup)
+	client := Client(t, counter.Option())
+	ctx := context.Background()
+
+	const goroutines, perGoroutine = 16, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*perGoroutine)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perGoroutine {
+				_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
+					TableName: aws.String(table),
+					Item:      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("g%d-i%d", g, i)}},
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("PutItem: %v", err)
+	}
+	if _, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)}); err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+
+	const puts = goroutines * perGoroutine
+	if got := counter.Count(); got != puts+1 {
+		t.Errorf("Count() = %d, want %d", got, puts+1)
+	}
+	want := map[string]int64{"PutItem": puts, "Scan": 1}
+	if got := counter.ByOperation(); !mapsEqual(got, want) {
+		t.Errorf("ByOperation() = %v, want %v", got, want)
+	}
+
+	// Requests from clients without the option are not counted.
+	if _, err := setup.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+	if got := counter.Count(); got != puts+1 {
+		t.Errorf("after an uncounted call Count() = %d, want %d", got, puts+1)
+	}
+
+	counter.Reset()
+	if got, ops := counter.Count(), counter.ByOperation(); got != 0 || len(ops) != 0 {
+		t.Errorf("after Reset: Count() = %d, ByOperation() = %v", got, ops)
+	}
+	// The option can also be given per call.
+	if _, err := setup.ListTables(ctx, &dynamodb.ListTablesInput{}, counter.Option()); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+	if got := counter.ByOperation(); !mapsEqual(got, map[string]int64{"ListTables": 1}) {
+		t.Errorf("per-call option: ByOperation() = %v", got)
+	}
+}
+
+func mapsEqual(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// failFirst is an http.RoundTripper that answers the first request itself
+// with an HTTP 500 (DynamoDB's InternalServerError) and passes every other
+// request to the real transport.
+type failFirst struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (f *failFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	if f.n.Add(1) > 1 {
+		return f.base.RoundTrip(req)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+		_ = req.Body.Close()
+	}
+	body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected by ddblocal test"}`
+	return &http.Response{
+		Status:        "500 Internal Server Error",
+		StatusCode:    http.StatusInternalServerError,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}, nil
+}
+
+func TestRequestCounterCountsSDKRetries(t *testing.T) {
+	t.Parallel()
+	table := createTable(t, Client(t))
+
+	var counter RequestCounter
+	transport := &failFirst{base: http.DefaultTransport}
+	retried := 0
+	client := Client(t, counter.Option(), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: transport}
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
+				retried++
+				return 0, nil
+			})
+		})
+	})
+
+	_, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "missing"}},
+	})
+	if err != nil {
+		t.Fatalf("GetItem after one injected 500: %v", err)
+	}
+	if retried != 1 || transport.n.Load() != 2 {
+		t.Fatalf("expected exactly one SDK retry: backoff called %d times, %d HTTP requests", retried, transport.n.Load())
+	}
+	if got := counter.Count(); got != 2 {
+		t.Errorf("one GetItem with one SDK retry: Count() = %d, want 2", got)
+	}
+	if got := counter.ByOperation(); !mapsEqual(got, map[string]int64{"GetItem": 2}) {
+		t.Errorf("ByOperation() = %v, want map[GetItem:2]", got)
+	}
+}
+
+var tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+
+func TestTableName(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 1000 {
+		n := TableName(t)
+		if !tableNameRE.MatchString(n) {
+			t.Fatalf("TableName() = %q: not a valid DynamoDB table name", n)
+		}
+		if !strings.HasPrefix(n, "TestTableName-") {
+			t.Fatalf("TableName() = %q: want prefix TestTableName-", n)
+		}
+		if seen[n] {
+			t.Fatalf("TableName() returned %q twice", n)
+		}
+		seen[n] = true
+	}
+
+	long := strings.Repeat("x/é:", 70)
+	t.Run(long, func(t *testing.T) {
+		n := TableName(t)
+		if !tableNameRE.MatchString(n) {
+			t.Fatalf("TableName() for a long subtest name = %q (len %d): invalid", n, len(n))
+		}
+		if !strings.HasPrefix(n, "TestTableName_x_") {
+			t.Fatalf("TableName() = %q: want the sanitized test name as prefix", n)
+		}
+	})
+
+	// The name is accepted by DynamoDB Local.
+	t.Run("accepted by DynamoDB/with spaces & symbols", func(t *testing.T) {
+		createTable(t, Client(t))
+	})
+}
+
+func TestStartStop(t *testing.T) {
+	t.Setenv(EnvEndpoint, "") // force a private JVM even under with-dynamodb-local.sh
+	ctx := context.Background()
+
+	begin := time.Now()
+	inst, err := Start(ctx)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Logf("DynamoDB Local answered at %s after %v", inst.Endpoint, time.Since(begin).Round(time.Millisecond))
+	if inst.external {
+		t.Fatal("Start returned an external instance with $DYNAMODB_ENDPOINT empty")
+	}
+	if _, err := inst.Client().ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = inst.Stop() }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+	}
+	select {
+	case <-inst.done:
+	default:
+		t.Fatal("JVM still running after Stop")
+	}
+	if err := inst.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := inst.Client(func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} }).
+		ListTables(cctx, &dynamodb.ListTablesInput{}); err == nil {
+		t.Fatal("instance still answers after Stop")
+	}
+}
+
+func TestStartExternal(t *testing.T) {
+	ep := Endpoint(t)
+	t.Setenv(EnvEndpoint, ep)
+	inst, err := Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start with $%s=%s: %v", EnvEndpoint, ep, err)
+	}
+	if !inst.external || inst.Endpoint != ep {
+		t.Fatalf("Start returned %+v, want the external endpoint %s", inst, ep)
+	}
+	if err := inst.Stop(); err != nil {
+		t.Fatalf("Stop of external instance: %v", err)
+	}
+	// Stopping an external instance must leave it running.
+	if _, err := Client(t).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("shared instance broken after external Stop: %v", err)
+	}
+
+	// A dead endpoint is reported.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	t.Setenv(EnvEndpoint, dead)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := Start(ctx); err == nil || !strings.Contains(err.Error(), EnvEndpoint) {
+		t.Fatalf("Start with dead $%s: got %v, want an error naming the variable", EnvEndpoint, err)
+	}
+}
+
+func TestStartMissingInstall(t *testing.T) {
+	t.Setenv(EnvEndpoint, "")
+	t.Setenv(EnvDir, filepath.Join(t.TempDir(), "nope"))
+	_, err := Start(context.Background())
+	if !errors.Is(err, ErrJarMissing) {
+		t.Fatalf("Start with bogus $%s: got %v, want ErrJarMissing", EnvDir, err)
+	}
+	if !strings.Contains(err.Error(), "make dynamodb-local") || !strings.Contains(err.Error(), "scripts/install-dynamodb-local.sh") {
+		t.Fatalf("error does not name the fix: %v", err)
+	}
+	t.Logf("bogus dir: %v", err)
+}
+
+func TestStartMissingJava(t *testing.T) {
+	dir, err := findDir() // the real installation
+	if err != nil {
+		t.Fatalf("findDir: %v", err)
+	}
+	t.Setenv(EnvEndpoint, "")
+	t.Setenv(EnvDir, dir)
+	t.Setenv("PATH", t.TempDir()) // no java here
+	_, err = Start(context.Background())
+	if !errors.Is(err, ErrJavaMissing) {
+		t.Fatalf("Start without java on PATH: got %v, want ErrJavaMissing", err)
+	}
+	if !strings.Contains(err.Error(), "make dynamodb-local") {
+		t.Fatalf("error does not name the fix: %v", err)
+	}
+	t.Logf("no java: %v", err)
+}
+
+func TestStartRetriesTakenPort(t *testing.T) {
+	t.Setenv(EnvEndpoint, "")
+	// Occupy a port on all interfaces and hand it out first, as if another
+	// process had grabbed the port between freePort and the JVM's bind.
+	l, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+
+	orig := freePort
+	t.Cleanup(func() { freePort = orig })
+	var calls atomic.Int64
+	freePort = func() (int, error) {
+		if calls.Add(1) == 1 {
+			return taken, nil
+		}
+		return orig()
+	}
+
+	inst, err := Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer inst.Stop()
+	if calls.Load() != 2 {
+		t.Errorf("freePort called %d times, want 2", calls.Load())
+	}
+	if strings.HasSuffix(inst.Endpoint, fmt.Sprintf(":%d", taken)) {
+		t.Errorf("instance uses the taken port %d", taken)
+	}
+	if _, err := inst.Client().ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+}
+
+// TestRunTestsWithoutInstance runs this test binary again with DynamoDB Local
+// unavailable and checks that it fails loudly instead of skipping.
+func TestRunTestsWithoutInstance(t *testing.T) {
+	if os.Getenv("DDBLOCAL_CHILD") != "" {
+		t.Skip("child process")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		run      string
+		wantText string
+	}{
+		{run: "^TestChildNeedsClient$", wantText: "make dynamodb-local"},
+		{run: "^$", wantText: "DynamoDB Local was unavailable"},
+	} {
+		cmd := exec.Command(exe, "-test.run="+tc.run, "-test.v")
+		cmd.Env = append(os.Environ(),
+			"DDBLOCAL_CHILD=1",
+			EnvEndpoint+"=",
+			EnvDir+"="+filepath.Join(t.TempDir(), "nope"))
+		out, err := cmd.CombinedOutput()
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
+			t.Errorf("-test.run=%s: child exited with %v, want a non-zero exit; output:\n%s", tc.run, err, out)
+			continue
+		}
+		if !strings.Contains(string(out), tc.wantText) {
+			t.Errorf("-test.run=%s: output lacks %q:\n%s", tc.run, tc.wantText, out)
+		}
+		if strings.Contains(string(out), "--- SKIP") {
+			t.Errorf("-test.run=%s: something was skipped:\n%s", tc.run, out)
+		}
+	}
+}
+
+// TestChildNeedsClient is run by TestRunTestsWithoutInstance in a child
+// process; in the normal run it is an ordinary user of Client.
+func TestChildNeedsClient(t *testing.T) {
+	client := Client(t)
+	if _, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+}

@@ -1,0 +1,13 @@
+//go:build !unix
+
+package ddblocal
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+// killProcessGroup kills p (process groups are a Unix notion).
+func killProcessGroup(p *os.Process) error { return p.Kill() }

@@ -1,0 +1,71 @@
+package repo
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+// Create stores item, which must not exist yet, at version 1, and returns
+// it with Version set to 1. item's version must be 0 ("never stored").
+// If an item is stored under the key, the error matches
+// [ErrAlreadyExists] and is a [*ConflictError] holding the stored item.
+//
+// Create blocks until the write is answered; transient errors are retried
+// under Options.Retry, and a lost response is resolved by reading the item
+// (see [ErrOutcomeUnknown]). Cancelling ctx stops it. Safe for concurrent
+// use.
+func (r *Repository[T]) Create(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
+	return r.create(ctx, "Create", item, optFns)
+}
+
+func (r *Repository[T]) create(ctx context.Context, op string, item T, optFns []func(*Options)) (T, error) {
+	var zero T
+	if err := checkCtx(ctx); err != nil {
+		return zero, err
+	}
+	o, err := r.options(optFns)
+	if err != nil {
+		return zero, err
+	}
+	s := r.schema
+	v := reflect.ValueOf(&item).Elem()
+	if n := s.VersionOf(v); n != 0 {
+		return zero, invalid("%s of %s at version %d: a new item has version 0 (use Save to update)", op, s.Type, n)
+	}
+	s.SetVersion(v, 1)
+	p, err := r.plan(kindCreate, 0, nil, item)
+	if err != nil {
+		return zero, err
+	}
+	l := &loop[T]{r: r, o: o, op: op, key: p.key, build: p.fixed}
+	return l.run(ctx)
+}
+
+// fixedPlan is a plan that does not depend on the stored item.
+type fixedPlan[T any] struct {
+	key versioned.Item
+	p   *plan[T]
+}
+
+func (f *fixedPlan[T]) fixed(versioned.Item) (*plan[T], error) { return f.p, nil }
+
+// plan marshals item (its version already set to the new one) and checks
+// its key and size.
+func (r *Repository[T]) plan(kind writeKind, base int64, baseIDs map[int64]string, item T) (*fixedPlan[T], error) {
+	m, err := r.schema.Marshal(item)
+	if err != nil {
+		return nil, invalidItem(err)
+	}
+	if err := r.schema.CheckSize(m); err != nil {
+		return nil, err
+	}
+	key, err := r.schema.KeyOf(m)
+	if err != nil {
+		return nil, invalidItem(err)
+	}
+	return &fixedPlan[T]{key: key, p: &plan[T]{kind: kind, base: base, baseIDs: baseIDs, item: m, value: item}}, nil
+}
+
+func invalidItem(err error) error { return invalid("%w", err) }

@@ -1,0 +1,61 @@
+package repo
+
+import (
+	"context"
+	"reflect"
+)
+
+// Delete removes item on condition that the stored version is still item's
+// version. Errors: [ErrConflict] (a [*ConflictError] with the stored item)
+// if the version moved on, [ErrNotFound] if nothing is stored, and
+// [ErrInvalidArgument] for a version-0 item, which was never stored.
+// Transient errors are retried under Options.Retry; a lost response is
+// resolved by reading the key (an item gone is a success). Delete blocks
+// until answered; cancelling ctx stops it. Safe for concurrent use.
+func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Options)) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	o, err := r.options(optFns)
+	if err != nil {
+		return err
+	}
+	n := r.schema.VersionOf(reflect.ValueOf(&item).Elem())
+	if n == 0 {
+		return invalid("Delete of a %s at version 0: it was never stored (use DeleteKey to delete by key)", r.schema.Type)
+	}
+	m, err := r.schema.Marshal(item)
+	if err != nil {
+		return invalidItem(err)
+	}
+	key, err := r.schema.KeyOf(m)
+	if err != nil {
+		return invalidItem(err)
+	}
+	p := &fixedPlan[T]{key: key, p: &plan[T]{kind: kindDelete, base: n}}
+	l := &loop[T]{r: r, o: o, op: "Delete", key: key, build: p.fixed}
+	_, err = l.run(ctx)
+	return err
+}
+
+// DeleteKey removes the item stored under k whatever its version: the
+// unconditional delete, for clean-up and for callers that hold no version.
+// It returns an error matching [ErrNotFound] if nothing is stored. Blocking,
+// retries and concurrency as for [Repository.Delete].
+func (r *Repository[T]) DeleteKey(ctx context.Context, k ItemKey, optFns ...func(*Options)) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	o, err := r.options(optFns)
+	if err != nil {
+		return err
+	}
+	key, err := r.key(k)
+	if err != nil {
+		return err
+	}
+	p := &fixedPlan[T]{key: key, p: &plan[T]{kind: kindDeleteKey}}
+	l := &loop[T]{r: r, o: o, op: "DeleteKey", key: key, build: p.fixed}
+	_, err = l.run(ctx)
+	return err
+}

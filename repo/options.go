@@ -1,0 +1,101 @@
+package repo
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/retry"
+)
+
+// Options configure a [Repository]. Pass functions that change them to
+// [New]; every operation also takes such functions, which change a copy for
+// that call only.
+type Options struct {
+	// Retry bounds Update's loop on conflicts and the re-sending of any
+	// write after a transient error (throttling, 5xx, timeouts). Default:
+	// [retry.DefaultPolicy].
+	Retry retry.Policy
+
+	// EventuallyConsistent makes Get, Query and Update's first read
+	// eventually consistent (half the read cost, may be stale). Default
+	// false: strongly consistent. A stale first read in Update costs one
+	// conflict, never a lost update.
+	EventuallyConsistent bool
+
+	// Observer is told of conflicts and retries. Default: no observer.
+	Observer Observer
+
+	// WriteIDAttribute names the hidden map attribute that keeps the ids
+	// of an item's recent writes, with which a write whose response was
+	// lost is told apart from a conflicting one (no double apply). It must
+	// not be an attribute of the item type. Default "_ddbocc_w".
+	WriteIDAttribute string
+
+	// WriteIDs is how many recent write ids an item keeps (1 to 64). More
+	// ids resolve more lost responses under heavy contention; each costs
+	// about 30 bytes of item size. Default 8.
+	WriteIDs int
+}
+
+// Observer receives events from a repository. Each field may be nil. The
+// functions are called synchronously from the goroutine doing the call, so
+// they must be quick and, when the repository is shared, safe for concurrent
+// use.
+type Observer struct {
+	// Conflict is called when a conditional write finds another version.
+	Conflict func(ConflictEvent)
+	// Retry is called before the loop sleeps and tries again, for conflicts
+	// and transient errors alike.
+	Retry func(RetryEvent)
+}
+
+// ConflictEvent describes one failed version condition.
+type ConflictEvent struct {
+	Table    string
+	Op       string // "Create", "Save", "Update", "Delete"
+	Key      map[string]types.AttributeValue
+	Attempt  int   // 1-based attempt of the call
+	Expected int64 // the version the write was based on
+	Actual   int64 // the stored version (0 if the item is gone)
+}
+
+// RetryEvent describes one retry.
+type RetryEvent struct {
+	Table   string
+	Op      string
+	Attempt int // the attempt that failed, 1-based
+	Err     error
+	Delay   time.Duration // the sleep before the next attempt
+}
+
+const (
+	defaultWriteIDAttribute = "_ddbocc_w"
+	defaultWriteIDs         = 8
+)
+
+func defaultOptions() Options {
+	return Options{
+		Retry:            retry.DefaultPolicy(),
+		WriteIDAttribute: defaultWriteIDAttribute,
+		WriteIDs:         defaultWriteIDs,
+	}
+}
+
+func (o *Options) validate(attrs []string) error {
+	if err := o.Retry.Validate(); err != nil {
+		return invalid("Options.Retry: %w", err)
+	}
+	if o.WriteIDAttribute == "" {
+		return invalid("Options.WriteIDAttribute is empty")
+	}
+	for _, a := range attrs {
+		if a == o.WriteIDAttribute {
+			return invalid("Options.WriteIDAttribute %q is an attribute of the item type", a)
+		}
+	}
+	if o.WriteIDs < 1 || o.WriteIDs > 64 {
+		return invalid("Options.WriteIDs is %d, want 1 to 64", o.WriteIDs)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package repo
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+// Overwrite is the escape hatch: it stores item with no condition at all,
+// creating it or replacing every attribute T knows, whatever version is
+// stored. It still moves the stored version on by one (from 0 if none), so
+// that optimistic writers holding an older copy get a conflict instead of
+// silently undoing it; item's own version is ignored, and the returned item
+// carries the new one.
+//
+// Overwrite can undo concurrent updates: use it for imports, repairs and
+// tests, not in place of [Repository.Save]. It blocks for one request (the
+// SDK retries transient errors; a replay stores the same attributes and
+// moves the version once more). Safe for concurrent use.
+func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
+	var zero T
+	if err := checkCtx(ctx); err != nil {
+		return zero, err
+	}
+	if _, err := r.options(optFns); err != nil {
+		return zero, err
+	}
+	s := r.schema
+	m, err := s.Marshal(item)
+	if err != nil {
+		return zero, invalidItem(err)
+	}
+	if err := s.CheckSize(m); err != nil {
+		return zero, err
+	}
+	key, err := s.KeyOf(m)
+	if err != nil {
+		return zero, invalidItem(err)
+	}
+	ver := expression.NameNoDotSplit(s.Version.Attr)
+	u := s.Replace(m, s.Version.Attr).
+		Set(ver, expression.Plus(ver.IfNotExists(expression.Value(0)), expression.Value(1)))
+	e, err := expression.NewBuilder().WithUpdate(u).Build()
+	if err != nil {
+		return zero, err
+	}
+	out, err := r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(r.table), Key: key,
+		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return zero, r.apiErr(err)
+	}
+	n, err := s.StoredVersion(out.Attributes)
+	if err != nil {
+		return zero, err
+	}
+	if n > s.MaxVersion {
+		return zero, versionErr(s, n)
+	}
+	s.SetVersion(reflect.ValueOf(&item).Elem(), n)
+	return item, nil
+}
+
+func versionErr(s *versioned.Schema, n int64) error {
+	return invalid("stored version %s does not fit %s.%s", strconv.FormatInt(n, 10), s.Type, s.Version.GoName)
+}

@@ -1,0 +1,43 @@
+package repo
+
+import (
+	"context"
+	"reflect"
+)
+
+// Save writes item on condition that the stored version is still item's
+// version n, stores n+1 and returns item with Version n+1. The write
+// replaces every attribute T knows and keeps attributes T does not know.
+// A Save of a version-0 item is a [Repository.Create].
+//
+// If the stored version differs, the error matches [ErrConflict] and is a
+// [*ConflictError] holding the stored item; if the item is gone, it matches
+// [ErrNotFound]. Save does not retry conflicts (use [Repository.Update] for
+// that); transient errors are retried under Options.Retry. Save blocks until
+// answered; cancelling ctx stops it. Safe for concurrent use.
+func (r *Repository[T]) Save(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
+	var zero T
+	v := reflect.ValueOf(&item).Elem()
+	n := r.schema.VersionOf(v)
+	if n == 0 {
+		return r.create(ctx, "Save", item, optFns)
+	}
+	if err := checkCtx(ctx); err != nil {
+		return zero, err
+	}
+	o, err := r.options(optFns)
+	if err != nil {
+		return zero, err
+	}
+	next, err := r.schema.Next(n)
+	if err != nil {
+		return zero, err
+	}
+	r.schema.SetVersion(v, next)
+	p, err := r.plan(kindSave, n, nil, item)
+	if err != nil {
+		return zero, err
+	}
+	l := &loop[T]{r: r, o: o, op: "Save", key: p.key, build: p.fixed}
+	return l.run(ctx)
+}

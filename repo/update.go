@@ -1,0 +1,85 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+// Update reads the item stored under k, applies fn to a copy and saves it on
+// condition that the version is unchanged. On a conflict it applies fn again
+// to the item the failed write returned (ALL_OLD: no extra read), after the
+// backoff of Options.Retry, until a write succeeds or the policy is spent.
+// It returns the stored item with its new version.
+//
+// fn may run several times and must only change the item it is given; each
+// run gets a fresh copy. An error from fn stops Update with no write and is
+// returned so that errors.Is finds it. fn returning [NoChange] skips the
+// write: Update returns the current item and nil. fn must not change the key
+// or the version.
+//
+// Errors: [ErrNotFound] if there is no item; after the policy is spent, an
+// error matching both [ErrConflict] and retry.ErrExhausted that says how many
+// attempts ran; [ErrOutcomeUnknown] when a write's response was lost and the
+// item no longer tells whether it took effect (fn is never re-applied in
+// doubt). Update blocks until done; cancelling ctx stops it between attempts
+// and abandons a request in flight. Safe for concurrent use.
+func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error, optFns ...func(*Options)) (T, error) {
+	var zero T
+	if err := checkCtx(ctx); err != nil {
+		return zero, err
+	}
+	if fn == nil {
+		return zero, invalid("Update with a nil fn")
+	}
+	o, err := r.options(optFns)
+	if err != nil {
+		return zero, err
+	}
+	key, err := r.key(k)
+	if err != nil {
+		return zero, err
+	}
+	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
+	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn, l.o.WriteIDAttribute) }
+	return l.run(ctx)
+}
+
+func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error, idAttr string) (*plan[T], error) {
+	s := r.schema
+	t, err := r.decode(cur)
+	if err != nil {
+		return nil, err
+	}
+	v := reflect.ValueOf(&t).Elem()
+	n := s.VersionOf(v)
+	if err := fn(&t); err != nil {
+		if errors.Is(err, NoChange) {
+			t, err = r.decode(cur)
+			return &plan[T]{skip: true, value: t}, err
+		}
+		return nil, err
+	}
+	if s.VersionOf(v) != n {
+		return nil, invalid("Update fn changed the version of %s %s from %d to %d", r.table, FormatKey(key), n, s.VersionOf(v))
+	}
+	next, err := s.Next(n)
+	if err != nil {
+		return nil, err
+	}
+	s.SetVersion(v, next)
+	p, err := r.plan(kindSave, n, writeIDs(cur, idAttr), t)
+	if err != nil {
+		return nil, err
+	}
+	if !sameKey(p.key, key) {
+		return nil, invalid("Update fn changed the key of %s %s to %s", r.table, FormatKey(key), FormatKey(p.key))
+	}
+	return p.p, nil
+}
+
+func sameKey(a, b versioned.Item) bool {
+	return len(a) == len(b) && FormatKey(a) == FormatKey(b)
+}

@@ -1,0 +1,247 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+type writeKind int
+
+const (
+	kindCreate writeKind = iota
+	kindSave
+	kindDelete
+	kindDeleteKey
+)
+
+// plan is one attempt's write, built from the current stored item.
+type plan[T any] struct {
+	kind    writeKind
+	base    int64            // version conditioned on
+	baseIDs map[int64]string // ids of the base item; nil when unknown
+	item    versioned.Item   // the new item (create, save)
+	value   T                // the new item as T
+	skip    bool             // fn said NoChange: value is the current item
+}
+
+// loop runs one versioned write call under the retry policy.
+type loop[T any] struct {
+	r    *Repository[T]
+	o    Options
+	op   string
+	key  versioned.Item
+	read bool // the plan needs the stored item
+	// retryConflicts: a conflict re-reads (from ALL_OLD) and re-plans.
+	retryConflicts bool
+	build          func(cur versioned.Item) (*plan[T], error)
+
+	cur     versioned.Item // the stored item as last seen; nil when none
+	known   bool           // cur is known
+	pending []pending[T]
+	result  T
+}
+
+// noSDKRetry turns the SDK's own retries off for a conditional write: a
+// retried write whose first response was lost would fail its own condition.
+// The loop retries instead, after finding out what was stored.
+func noSDKRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+
+func (l *loop[T]) run(ctx context.Context) (T, error) {
+	err := retry.Do(ctx, l.o.Retry, l.attempt, func(ro *retry.Options) {
+		if f := l.o.Observer.Retry; f != nil {
+			ro.OnRetry = func(a retry.Attempt) {
+				f(RetryEvent{Table: l.r.table, Op: l.op, Attempt: a.Number, Err: a.Err, Delay: a.Delay})
+			}
+		}
+	})
+	if err != nil {
+		var zero T
+		if len(l.pending) > 0 && !errors.Is(err, ErrOutcomeUnknown) {
+			err = fmt.Errorf("%w: %s %s %s: a write's response was lost and its outcome could not be read: %w",
+				ErrOutcomeUnknown, l.op, l.r.table, FormatKey(l.key), err)
+		}
+		return zero, err
+	}
+	return l.result, nil
+}
+
+func (l *loop[T]) attempt(ctx context.Context, n int) error {
+	if !l.known && (l.read || len(l.pending) > 0) {
+		cur, err := l.r.getRaw(ctx, l.key, len(l.pending) > 0 || !l.o.EventuallyConsistent)
+		if err != nil {
+			return err
+		}
+		l.cur, l.known = cur, true
+	}
+	if len(l.pending) > 0 {
+		for i := range l.pending {
+			switch l.pending[i].outcome(l.cur, l.r.schema, l.o.WriteIDAttribute) {
+			case applied:
+				l.result = l.pending[i].value
+				return nil
+			case unknown:
+				return retry.MarkPermanent(fmt.Errorf("%w: %s %s %s: a write's response was lost and the stored item (version moved on, or deleted) no longer shows whether it took effect",
+					ErrOutcomeUnknown, l.op, l.r.table, FormatKey(l.key)))
+			}
+		}
+		l.pending = l.pending[:0]
+	}
+	if l.read && l.cur == nil {
+		return retry.MarkPermanent(l.r.notFound(l.key))
+	}
+	p, err := l.build(l.cur)
+	if err != nil {
+		return retry.MarkPermanent(err)
+	}
+	if p.skip {
+		l.result = p.value
+		return nil
+	}
+	id := newWriteID()
+	old, err := l.send(ctx, p, id)
+	if err == nil {
+		l.result = p.value
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		l.cur, l.known = nil, true
+		if len(old) > 0 {
+			l.cur = old
+		}
+		return l.conflict(p, n)
+	}
+	err = l.r.apiErr(err)
+	if ambiguous(ctx, err) {
+		var ids string
+		if p.baseIDs != nil {
+			ids = p.baseIDs[p.base]
+		}
+		l.pending = append(l.pending, pending[T]{
+			kind: p.kind, base: p.base, baseID: ids, baseIDs: p.baseIDs != nil,
+			version: p.base + 1, id: id, value: p.value,
+		})
+		l.known = false
+	}
+	return err
+}
+
+// conflict turns a failed condition into the call's error; a retryable
+// one when the loop re-plans on conflicts.
+func (l *loop[T]) conflict(p *plan[T], n int) error {
+	if l.cur == nil {
+		if p.kind == kindCreate {
+			// Cannot happen: a create fails only on an existing item.
+			return fmt.Errorf("repo: %s %s: create condition failed on a missing item", l.r.table, FormatKey(l.key))
+		}
+		return retry.MarkPermanent(l.r.notFound(l.key))
+	}
+	actual, err := l.r.schema.StoredVersion(l.cur)
+	if err != nil {
+		return retry.MarkPermanent(err)
+	}
+	if f := l.o.Observer.Conflict; f != nil {
+		f(ConflictEvent{Table: l.r.table, Op: l.op, Key: l.key, Attempt: n, Expected: p.base, Actual: actual})
+	}
+	ce := &ConflictError[T]{Table: l.r.table, Key: l.key, Expected: p.base, Actual: actual}
+	if err := l.r.schema.Unmarshal(l.cur, &ce.Current); err != nil {
+		return retry.MarkPermanent(err)
+	}
+	if l.retryConflicts && p.kind != kindCreate {
+		return ce
+	}
+	return retry.MarkPermanent(ce)
+}
+
+// ambiguous reports whether a failed write may have been stored: its
+// response was lost, timed out, or was a 5xx. Throttling and other
+// rejections are answers: nothing was stored.
+func ambiguous(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true // cancelled in flight: the request may have arrived
+	}
+	if retry.Classify(err) != retry.Transient {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+			"TransactionConflictException", "ThrottledException", "RequestThrottled":
+			return false
+		}
+	}
+	return true
+}
+
+// send performs one write. On a failed condition it returns the stored item
+// from ALL_OLD (empty when none is stored) with the error.
+func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.Item, error) {
+	s := l.r.schema
+	table := aws.String(l.r.table)
+	switch p.kind {
+	case kindCreate:
+		item := make(versioned.Item, len(p.item)+1)
+		for k, v := range p.item {
+			item[k] = v
+		}
+		item[l.o.WriteIDAttribute] = idMap(nil, 1, id, l.o.WriteIDs)
+		e, err := versioned.CondExpr(s.NotExists())
+		if err != nil {
+			return nil, err
+		}
+		_, err = l.r.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: table, Item: item,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+		return oldItem(err), err
+	case kindSave:
+		u := s.Replace(p.item).Set(expression.NameNoDotSplit(l.o.WriteIDAttribute),
+			expression.Value(idMap(p.baseIDs, p.base+1, id, l.o.WriteIDs)))
+		e, err := versioned.Expr(u, s.VersionIs(p.base))
+		if err != nil {
+			return nil, err
+		}
+		_, err = l.r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: table, Key: l.key,
+			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+		return oldItem(err), err
+	default: // kindDelete, kindDeleteKey
+		cond := s.Exists()
+		if p.kind == kindDelete {
+			cond = s.VersionIs(p.base)
+		}
+		e, err := versioned.CondExpr(cond)
+		if err != nil {
+			return nil, err
+		}
+		_, err = l.r.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: table, Key: l.key,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+		return oldItem(err), err
+	}
+}
+
+func oldItem(err error) versioned.Item {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ccf.Item
+	}
+	return nil
+}

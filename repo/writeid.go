@@ -1,0 +1,120 @@
+package repo
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+// Write ids: every versioned write stores, in one hidden map attribute, its
+// own random id under the version it creates, next to the ids of the item's
+// few most recent writes: {"17": "k3J…", "16": "Qa9…", …}. When a write's
+// response is lost, the stored item then tells whether that write took
+// effect: its id under its version means yes; the id of the version it was
+// based on, with that version still stored or another id under the next
+// one, means no. Anything else is "unknown", and the call says so instead
+// of writing again.
+
+func newWriteID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// writeIDs reads the id map of a stored item: version -> id. It is never
+// nil, so that "known to hold no ids" differs from "not known".
+func writeIDs(item versioned.Item, attr string) map[int64]string {
+	m, ok := item[attr].(*types.AttributeValueMemberM)
+	if !ok {
+		return map[int64]string{}
+	}
+	ids := make(map[int64]string, len(m.Value))
+	for k, v := range m.Value {
+		n, err := strconv.ParseInt(k, 10, 64)
+		s, ok := v.(*types.AttributeValueMemberS)
+		if err == nil && ok {
+			ids[n] = s.Value
+		}
+	}
+	return ids
+}
+
+// idMap builds the id map a write stores: the newest keep-1 entries of the
+// base below version, plus version -> id.
+func idMap(base map[int64]string, version int64, id string, keep int) *types.AttributeValueMemberM {
+	vs := make([]int64, 0, len(base))
+	for v := range base {
+		if v < version {
+			vs = append(vs, v)
+		}
+	}
+	slices.Sort(vs)
+	if len(vs) > keep-1 {
+		vs = vs[len(vs)-(keep-1):]
+	}
+	m := make(map[string]types.AttributeValue, len(vs)+1)
+	for _, v := range vs {
+		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: base[v]}
+	}
+	m[strconv.FormatInt(version, 10)] = &types.AttributeValueMemberS{Value: id}
+	return &types.AttributeValueMemberM{Value: m}
+}
+
+type outcome int
+
+const (
+	notApplied outcome = iota
+	applied
+	unknown
+)
+
+// pending is a write whose response was lost.
+type pending[T any] struct {
+	kind    writeKind
+	base    int64  // version the write was conditioned on (0: create)
+	baseID  string // id stored under base, if known
+	baseIDs bool   // whether baseID is known (false for a blind Save)
+	version int64  // version the write would create
+	id      string
+	value   T // what the write stored
+}
+
+// outcome decides from the stored item (nil: none stored) whether p took
+// effect.
+func (p *pending[T]) outcome(cur versioned.Item, s *versioned.Schema, attr string) outcome {
+	if cur == nil {
+		switch p.kind {
+		case kindCreate:
+			return notApplied
+		case kindDelete, kindDeleteKey:
+			return applied
+		}
+		return unknown // a later delete hides whether the write happened
+	}
+	ids := writeIDs(cur, attr)
+	if p.id != "" && ids[p.version] == p.id {
+		return applied
+	}
+	if p.kind == kindCreate || p.kind == kindDeleteKey {
+		return notApplied // the item is there and is not ours
+	}
+	v, err := s.StoredVersion(cur)
+	if err != nil {
+		return unknown
+	}
+	sameBase := !p.baseIDs || ids[p.base] == p.baseID
+	if v == p.base && sameBase {
+		return notApplied // nothing happened since the base
+	}
+	if p.baseIDs && p.baseID != "" && ids[p.base] == p.baseID {
+		if other, ok := ids[p.version]; ok && other != p.id {
+			return notApplied // another write made our version from our base
+		}
+	}
+	return unknown
+}

@@ -1,0 +1,202 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Attempt describes a failed attempt that [Do] is about to retry; it is
+// passed to [Options.OnRetry].
+type Attempt struct {
+	// Number is the 1-based number of the attempt that failed.
+	Number int
+	// Err is the error the attempt returned.
+	Err error
+	// Class is Classify(Err): Conflict or Transient.
+	Class Class
+	// Delay is the sleep before the next attempt.
+	Delay time.Duration
+	// Elapsed is the time from the start of Do to the end of the failed attempt.
+	Elapsed time.Duration
+}
+
+// Options tunes one call of [Do]. Pass functions that modify it, the
+// aws-sdk-go-v2 way:
+//
+//	retry.Do(ctx, p, op, func(o *retry.Options) { o.OnRetry = log })
+type Options struct {
+	// OnRetry, when non-nil, is called synchronously before each sleep (not
+	// after the final failure), on the goroutine that called Do. It delays
+	// the retry by however long it blocks.
+	OnRetry func(Attempt)
+	// Timer is used for the sleeps between attempts; nil means real timers.
+	// It is meant for tests. Do calls Start before each sleep, waits on C
+	// (or ctx.Done) and calls Stop once before returning.
+	Timer backoff.Timer
+}
+
+// MarkPermanent marks err so that [Do] stops and returns it at once,
+// whatever the error's own class would be ([Classify] of the result is
+// [Permanent]). Do returns err itself, without the marker; if the marked
+// error is wrapped further, errors.Is and errors.As still reach err through
+// the marker, and its message is err's. MarkPermanent(nil) is nil.
+// (backoff.Permanent from cenkalti/backoff/v4 is honoured the same way.)
+//
+// It is not called Permanent because that name is the [Class] constant.
+//
+// MarkPermanent does not block and is safe for concurrent use.
+func MarkPermanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*permanentError); ok {
+		return err // already marked at the top
+	}
+	return &permanentError{err: err}
+}
+
+// permanentError is the marker made by MarkPermanent.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string     { return e.err.Error() }
+func (e *permanentError) Unwrap() error     { return e.err }
+func (e *permanentError) RetryClass() Class { return Permanent }
+
+// unmark strips a permanent marker (ours or backoff's) found at the top of err.
+func unmark(err error) error {
+	for {
+		switch e := err.(type) {
+		case *permanentError:
+			err = e.err
+		case *backoff.PermanentError:
+			if e == nil || e.Err == nil {
+				return err
+			}
+			err = e.Err
+		default:
+			return err
+		}
+	}
+}
+
+// Do calls op until it returns nil, returns an error whose [Class] is
+// [Permanent], the policy is spent, or ctx is done. op receives ctx and the
+// 1-based attempt number. [Conflict] and [Transient] errors are retried after
+// the delay drawn from p (see [Policy]).
+//
+// Do returns:
+//   - nil when an attempt succeeds;
+//   - an error wrapping [ErrInvalidPolicy] when p is invalid, or [ErrNilOp]
+//     when op is nil, without calling op;
+//   - the error itself when it is Permanent (with a top-level
+//     [MarkPermanent] or backoff.Permanent marker removed);
+//   - an [*ExhaustedError] when p.MaxAttempts attempts failed or
+//     p.MaxElapsedTime passed;
+//   - when ctx is done before the first attempt, after a failed attempt or
+//     during a sleep: an error wrapping ctx.Err() (and context.Cause(ctx) if
+//     that differs) and the last error, if any.
+//
+// Do blocks until one of these happens. Cancelling ctx interrupts a sleep at
+// once; an attempt in progress is only interrupted if op honours ctx. Do
+// never sleeps past ctx.Done and starts no goroutines. It is safe for
+// concurrent use: every call builds its own backoff state. Do panics if ctx
+// is nil.
+func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int) error, optFns ...func(*Options)) error {
+	if ctx == nil {
+		panic("retry: Do called with a nil context.Context")
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if op == nil {
+		return ErrNilOp
+	}
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	timer := o.Timer
+	if timer == nil {
+		timer = &realTimer{}
+	}
+	defer timer.Stop()
+
+	start := time.Now()
+	b := p.NewBackOff()
+
+	if ctx.Err() != nil {
+		return fmt.Errorf("retry: %w before the first attempt", ctxErr(ctx))
+	}
+	for n := 1; ; n++ {
+		err := op(ctx, n)
+		if err == nil {
+			return nil
+		}
+		class := Classify(err)
+		if class == Permanent {
+			return unmark(err)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("retry: %w after %d attempts: %w", ctxErr(ctx), n, err)
+		}
+		elapsed := time.Since(start)
+		if p.MaxAttempts > 0 && n >= p.MaxAttempts {
+			return &ExhaustedError{Attempts: n, Elapsed: elapsed, Last: err}
+		}
+		delay := b.NextBackOff()
+		if delay == backoff.Stop {
+			return &ExhaustedError{Attempts: n, Elapsed: elapsed, Last: err}
+		}
+		if o.OnRetry != nil {
+			o.OnRetry(Attempt{Number: n, Err: err, Class: class, Delay: delay, Elapsed: elapsed})
+		}
+		timer.Start(delay)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("retry: %w after %d attempts: %w", ctxErr(ctx), n, err)
+		case <-timer.C():
+		}
+	}
+}
+
+// ctxErr returns ctx.Err(), joined with context.Cause(ctx) when a cause was
+// given that differs from it, so errors.Is finds both.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return &causeError{err: err, cause: cause}
+	}
+	return err
+}
+
+// causeError reads as "context canceled (cause: ...)" and unwraps to both.
+type causeError struct{ err, cause error }
+
+func (e *causeError) Error() string   { return e.err.Error() + " (cause: " + e.cause.Error() + ")" }
+func (e *causeError) Unwrap() []error { return []error{e.err, e.cause} }
+
+// realTimer implements backoff.Timer with a time.Timer, like backoff's own
+// unexported default timer. With Go >= 1.23 timer semantics (go.mod says
+// 1.24), Reset after an undrained fire delivers no stale value.
+type realTimer struct{ t *time.Timer }
+
+func (r *realTimer) Start(d time.Duration) {
+	if r.t == nil {
+		r.t = time.NewTimer(d)
+	} else {
+		r.t.Reset(d)
+	}
+}
+
+func (r *realTimer) Stop() {
+	if r.t != nil {
+		r.t.Stop()
+	}
+}
+
+func (r *realTimer) C() <-chan time.Time { return r.t.C }

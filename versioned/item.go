@@ -1,0 +1,220 @@
+package versioned
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Item is a marshaled item: attribute name to value.
+type Item = map[string]types.AttributeValue
+
+var (
+	encoder = attributevalue.NewEncoder(func(o *attributevalue.EncoderOptions) { o.TagKey = TagKey })
+	decoder = attributevalue.NewDecoder(func(o *attributevalue.DecoderOptions) { o.TagKey = TagKey })
+)
+
+// Marshal encodes v, a value or pointer of the schema's type, into an item
+// with attributevalue under the `dynamo` tag key. It checks that the key
+// attributes are present and not empty.
+func (s *Schema) Marshal(v any) (Item, error) {
+	av, err := encoder.Encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("versioned: marshal %s: %w", s.Type, err)
+	}
+	m, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return nil, fmt.Errorf("versioned: marshal %s: got %T, not a map", s.Type, av)
+	}
+	if _, err := s.KeyOf(m.Value); err != nil {
+		return nil, err
+	}
+	return m.Value, nil
+}
+
+// Unmarshal decodes item into out, a non-nil pointer to the schema's type.
+// A stored item that does not fit the type, or lacks its key or version
+// attribute, is an error matching [ErrBadItem]; it never panics.
+func (s *Schema) Unmarshal(item Item, out any) error {
+	if _, err := s.KeyOf(item); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadItem, err)
+	}
+	if _, err := s.StoredVersion(item); err != nil {
+		return err
+	}
+	if err := decoder.Decode(&types.AttributeValueMemberM{Value: item}, out); err != nil {
+		return fmt.Errorf("%w: decode into %s: %w", ErrBadItem, s.Type, err)
+	}
+	return nil
+}
+
+// VersionOf returns the version held by v, the schema's struct value (or a
+// pointer to one).
+func (s *Schema) VersionOf(v reflect.Value) int64 {
+	f := reflect.Indirect(v).FieldByIndex(s.Version.Index)
+	if f.CanInt() {
+		return f.Int()
+	}
+	u := f.Uint()
+	if u > uint64(s.MaxVersion) {
+		return s.MaxVersion
+	}
+	return int64(u)
+}
+
+// SetVersion stores n in the version field of v, which must be addressable
+// (a pointer to the struct, or an addressable struct value). n must be in
+// [0, MaxVersion].
+func (s *Schema) SetVersion(v reflect.Value, n int64) {
+	f := reflect.Indirect(v).FieldByIndex(s.Version.Index)
+	if f.CanInt() {
+		f.SetInt(n)
+		return
+	}
+	f.SetUint(uint64(n))
+}
+
+// Next returns n+1, or an error matching [ErrVersionOverflow] if that does
+// not fit the version field. A negative n is stored garbage, also an error.
+func (s *Schema) Next(n int64) (int64, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("%w: negative version %d", ErrBadItem, n)
+	}
+	if n >= s.MaxVersion {
+		return 0, fmt.Errorf("%w: %s.%s is at %d, the largest a %s holds",
+			ErrVersionOverflow, s.Type, s.Version.GoName, n, s.Version.Type)
+	}
+	return n + 1, nil
+}
+
+// StoredVersion reads the version attribute of a stored item. A missing
+// version attribute reads as 0 (an item written by other code); one of the
+// wrong type is an error matching [ErrBadItem].
+func (s *Schema) StoredVersion(item Item) (int64, error) {
+	av, ok := item[s.Version.Attr]
+	if !ok {
+		return 0, nil
+	}
+	switch v := av.(type) {
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%w: version attribute %q is %q, not a non-negative integer", ErrBadItem, s.Version.Attr, v.Value)
+		}
+		return n, nil
+	case *types.AttributeValueMemberNULL:
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("%w: version attribute %q has type %T, not a number", ErrBadItem, s.Version.Attr, av)
+	}
+}
+
+// KeyOf returns the key attributes of item, checking that they are present,
+// of the schema's key types and not empty.
+func (s *Schema) KeyOf(item Item) (Item, error) {
+	n := 1
+	if s.HasRange {
+		n = 2
+	}
+	key := make(Item, n)
+	if err := s.keyAttr(key, item, s.Hash.Attr, s.HashType, "hash"); err != nil {
+		return nil, err
+	}
+	if s.HasRange {
+		if err := s.keyAttr(key, item, s.Range.Attr, s.RangeType, "range"); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+func (s *Schema) keyAttr(dst, item Item, name string, want types.ScalarAttributeType, role string) error {
+	av, ok := item[name]
+	if !ok {
+		return fmt.Errorf("%w: %s: %s key %q is missing", ErrInvalidKey, s.Type, role, name)
+	}
+	if err := checkKeyValue(av, want); err != nil {
+		return fmt.Errorf("%w: %s: %s key %q: %s", ErrInvalidKey, s.Type, role, name, err.Error())
+	}
+	dst[name] = av
+	return nil
+}
+
+func checkKeyValue(av types.AttributeValue, want types.ScalarAttributeType) error {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		if want != types.ScalarAttributeTypeS {
+			return fmt.Errorf("want a %s, got a string", typeWord(want))
+		}
+		if v.Value == "" {
+			return fmt.Errorf("empty string")
+		}
+	case *types.AttributeValueMemberN:
+		if want != types.ScalarAttributeTypeN {
+			return fmt.Errorf("want a %s, got a number", typeWord(want))
+		}
+	case *types.AttributeValueMemberB:
+		if want != types.ScalarAttributeTypeB {
+			return fmt.Errorf("want a %s, got binary", typeWord(want))
+		}
+		if len(v.Value) == 0 {
+			return fmt.Errorf("empty binary")
+		}
+	default:
+		return fmt.Errorf("want a %s, got %T", typeWord(want), av)
+	}
+	return nil
+}
+
+func typeWord(t types.ScalarAttributeType) string {
+	switch t {
+	case types.ScalarAttributeTypeS:
+		return "string"
+	case types.ScalarAttributeTypeN:
+		return "number"
+	}
+	return "binary"
+}
+
+// Key marshals a key given as Go values: the hash value and, for a schema
+// with a range key, exactly one range value. Values of the wrong type, a
+// missing or surplus range value, and empty keys are errors matching
+// [ErrInvalidKey].
+func (s *Schema) Key(hash any, rng []any) (Item, error) {
+	switch {
+	case s.HasRange && len(rng) == 0:
+		return nil, fmt.Errorf("%w: %s has range key %q: give its value too", ErrInvalidKey, s.Type, s.Range.Attr)
+	case !s.HasRange && len(rng) > 0:
+		return nil, fmt.Errorf("%w: %s has no range key, but a range value was given", ErrInvalidKey, s.Type)
+	case len(rng) > 1:
+		return nil, fmt.Errorf("%w: %s: %d range values given, want 1", ErrInvalidKey, s.Type, len(rng))
+	}
+	item := make(Item, 2)
+	if err := s.keyValue(item, s.Hash, s.HashType, hash, "hash"); err != nil {
+		return nil, err
+	}
+	if s.HasRange {
+		if err := s.keyValue(item, s.Range, s.RangeType, rng[0], "range"); err != nil {
+			return nil, err
+		}
+	}
+	return item, nil
+}
+
+func (s *Schema) keyValue(dst Item, f Field, want types.ScalarAttributeType, v any, role string) error {
+	if v == nil {
+		return fmt.Errorf("%w: %s: %s key %q is nil", ErrInvalidKey, s.Type, role, f.Attr)
+	}
+	av, err := encoder.Encode(v)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %s key %q: %w", ErrInvalidKey, s.Type, role, f.Attr, err)
+	}
+	if err := checkKeyValue(av, want); err != nil {
+		return fmt.Errorf("%w: %s: %s key %q (%s): %s", ErrInvalidKey, s.Type, role, f.Attr, f.GoName, err.Error())
+	}
+	dst[f.Attr] = av
+	return nil
+}
