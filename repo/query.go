@@ -43,12 +43,16 @@ func rangeCond(f func(expression.KeyBuilder, []expression.ValueBuilder) expressi
 
 // RangeEquals matches a range key equal to v.
 func RangeEquals(v any) RangeCondition {
-	return rangeCond(func(k expression.KeyBuilder, v []expression.ValueBuilder) expression.KeyConditionBuilder { return k.Equal(v[0]) }, v)
+	return rangeCond(func(k expression.KeyBuilder, v []expression.ValueBuilder) expression.KeyConditionBuilder {
+		return k.Equal(v[0])
+	}, v)
 }
 
 // RangeLess matches a range key below v.
 func RangeLess(v any) RangeCondition {
-	return rangeCond(func(k expression.KeyBuilder, v []expression.ValueBuilder) expression.KeyConditionBuilder { return k.LessThan(v[0]) }, v)
+	return rangeCond(func(k expression.KeyBuilder, v []expression.ValueBuilder) expression.KeyConditionBuilder {
+		return k.LessThan(v[0])
+	}, v)
 }
 
 // RangeLessOrEqual matches a range key at most v.
