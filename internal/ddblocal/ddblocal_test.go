@@ -461,3 +461,23 @@ func TestChildNeedsClient(t *testing.T) {
 		t.Fatalf("ListTables: %v", err)
 	}
 }
+
+// FuzzTableNamePrefix checks that any test name yields a valid table name.
+func FuzzTableNamePrefix(f *testing.F) {
+	for _, s := range []string{"", "TestX", "TestX/sub case#01", "é", "\xff\xfe", strings.Repeat("a", 300), strings.Repeat("é", 150)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		p := tableNamePrefix(name)
+		full := p + "-0123456789abcdef"
+		if !tableNameRE.MatchString(full) {
+			t.Fatalf("tableNamePrefix(%q) = %q: %q is not a valid table name", name, p, full)
+		}
+		if len(p) > maxNamePart {
+			t.Fatalf("tableNamePrefix(%q) has %d bytes, want <= %d", name, len(p), maxNamePart)
+		}
+		if n := len([]rune(name)); n > 0 && n <= maxNamePart && len(p) != n {
+			t.Fatalf("tableNamePrefix(%q) = %q: want one byte per rune", name, p)
+		}
+	})
+}

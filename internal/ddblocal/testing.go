@@ -95,8 +95,18 @@ const maxNamePart = 200
 // concurrent use.
 func TableName(t testing.TB) string {
 	t.Helper()
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatalf("ddblocal: random table name: %v", err)
+	}
+	return tableNamePrefix(t.Name()) + "-" + hex.EncodeToString(rnd[:])
+}
+
+// tableNamePrefix turns a test name into at most maxNamePart bytes from
+// [A-Za-z0-9_.-] (never empty).
+func tableNamePrefix(name string) string {
 	var b strings.Builder
-	for _, r := range t.Name() {
+	for _, r := range name {
 		if b.Len() >= maxNamePart {
 			break
 		}
@@ -108,11 +118,7 @@ func TableName(t testing.TB) string {
 		}
 	}
 	if b.Len() == 0 {
-		b.WriteString("table")
+		return "table"
 	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatalf("ddblocal: random table name: %v", err)
-	}
-	return b.String() + "-" + hex.EncodeToString(rnd[:])
+	return b.String()
 }

