@@ -77,6 +77,7 @@ func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error, i
 	if !sameKey(p.key, key) {
 		return nil, invalid("Update fn changed the key of %s %s to %s", r.table, FormatKey(key), FormatKey(p.key))
 	}
+	p.p.old = cur
 	return p.p, nil
 }
 

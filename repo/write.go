@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -29,6 +30,7 @@ type plan[T any] struct {
 	kind    writeKind
 	base    int64            // version conditioned on
 	baseIDs map[int64]string // ids of the base item; nil when unknown
+	old     versioned.Item   // the stored item the write is based on; nil for a blind write
 	item    versioned.Item   // the new item (create, save)
 	value   T                // the new item as T
 	skip    bool             // fn said NoChange: value is the current item
@@ -207,8 +209,13 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 		}, noSDKRetry)
 		return oldItem(err), err
 	case kindSave:
-		u := s.Replace(p.item).Set(expression.NameNoDotSplit(l.o.WriteIDAttribute),
-			expression.Value(idMap(p.baseIDs, p.base+1, id, l.o.WriteIDs)))
+		var u expression.UpdateBuilder
+		if p.old != nil {
+			u, _ = s.Diff(p.old, p.item) // the version always differs
+		} else {
+			u = s.Replace(p.item)
+		}
+		u = l.setWriteID(u, p, id)
 		e, err := versioned.Expr(u, s.VersionIs(p.base))
 		if err != nil {
 			return nil, err
@@ -236,6 +243,25 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 		}, noSDKRetry)
 		return oldItem(err), err
 	}
+}
+
+// setWriteID adds the write's id to the update. When the base item's id map
+// is known, only the new entry is SET and the oldest entries beyond the
+// bound REMOVEd; otherwise the whole map is written.
+func (l *loop[T]) setWriteID(u expression.UpdateBuilder, p *plan[T], id string) expression.UpdateBuilder {
+	attr := expression.NameNoDotSplit(l.o.WriteIDAttribute)
+	version := p.base + 1
+	if _, ok := p.old[l.o.WriteIDAttribute].(*types.AttributeValueMemberM); !ok {
+		return u.Set(attr, expression.Value(idMap(p.baseIDs, version, id, l.o.WriteIDs)))
+	}
+	entry := func(v int64) expression.NameBuilder {
+		return attr.AppendName(expression.NameNoDotSplit(strconv.FormatInt(v, 10)))
+	}
+	u = u.Set(entry(version), expression.Value(&types.AttributeValueMemberS{Value: id}))
+	for _, v := range dropIDs(p.baseIDs, version, l.o.WriteIDs) {
+		u = u.Remove(entry(v))
+	}
+	return u
 }
 
 func oldItem(err error) versioned.Item {

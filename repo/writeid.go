@@ -44,19 +44,42 @@ func writeIDs(item versioned.Item, attr string) map[int64]string {
 	return ids
 }
 
+// keptIDs returns the versions of base that a write creating version keeps:
+// the newest keep-1 below version, ascending.
+func keptIDs(base map[int64]string, version int64, keep int) []int64 {
+	vs := sortedIDs(base)
+	i := len(vs)
+	for i > 0 && vs[i-1] >= version {
+		i--
+	}
+	return vs[max(0, i-(keep-1)):i]
+}
+
+// dropIDs returns the versions of base that a write creating version drops.
+func dropIDs(base map[int64]string, version int64, keep int) []int64 {
+	kept := keptIDs(base, version, keep)
+	var drop []int64
+	for _, v := range sortedIDs(base) {
+		if !slices.Contains(kept, v) {
+			drop = append(drop, v)
+		}
+	}
+	return drop
+}
+
+func sortedIDs(base map[int64]string) []int64 {
+	vs := make([]int64, 0, len(base))
+	for v := range base {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
 // idMap builds the id map a write stores: the newest keep-1 entries of the
 // base below version, plus version -> id.
 func idMap(base map[int64]string, version int64, id string, keep int) *types.AttributeValueMemberM {
-	vs := make([]int64, 0, len(base))
-	for v := range base {
-		if v < version {
-			vs = append(vs, v)
-		}
-	}
-	slices.Sort(vs)
-	if len(vs) > keep-1 {
-		vs = vs[len(vs)-(keep-1):]
-	}
+	vs := keptIDs(base, version, keep)
 	m := make(map[string]types.AttributeValue, len(vs)+1)
 	for _, v := range vs {
 		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: base[v]}

@@ -14,6 +14,7 @@ import (
 )
 
 // Class is what [Classify] decides about an error: whether retrying may help.
+// It is a plain integer, safe for concurrent use.
 type Class int
 
 const (

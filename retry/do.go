@@ -9,7 +9,8 @@ import (
 )
 
 // Attempt describes a failed attempt that [Do] is about to retry; it is
-// passed to [Options.OnRetry].
+// passed to [Options.OnRetry]. It is a plain value: copying and reading it
+// from several goroutines is safe.
 type Attempt struct {
 	// Number is the 1-based number of the attempt that failed.
 	Number int
@@ -27,6 +28,12 @@ type Attempt struct {
 // aws-sdk-go-v2 way:
 //
 //	retry.Do(ctx, p, op, func(o *retry.Options) { o.OnRetry = log })
+//
+// Do applies the functions to a fresh Options on every call, so one option
+// function may be shared by concurrent calls as long as it only sets fields.
+// The OnRetry and Timer it installs are then used by each of those calls:
+// OnRetry must be safe for concurrent use if the calls are concurrent, and a
+// Timer must not be shared between concurrent calls.
 type Options struct {
 	// OnRetry, when non-nil, is called synchronously before each sleep (not
 	// after the final failure), on the goroutine that called Do. It delays

@@ -109,5 +109,5 @@ done
 mv "$src/DynamoDBLocal.jar" "$dest/DynamoDBLocal.jar"
 printf '%s\n' "$want_marker" >"$marker"
 
-version="$(cd "$dest" && java -jar DynamoDBLocal.jar -version 2>/dev/null | head -n 1 || true)"
+version="$( (cd "$dest" && java -jar DynamoDBLocal.jar -version 2>/dev/null | head -n 1) || true)"
 log "installed DynamoDB Local ${version:-?} ($(basename "$src")) into $dest"

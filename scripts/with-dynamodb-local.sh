@@ -92,8 +92,9 @@ mkdir -p "$log_dir"
 port=""
 log_file=""
 started=0
-t0=$SECONDS
-for attempt in 1 2 3; do
+now_ms() { local t="${EPOCHREALTIME:-$SECONDS.000000}"; t="${t//[.,]/}"; echo $((10#$t / 1000)); }
+t0="$(now_ms)"
+for _ in 1 2 3; do
   port="$(random_free_port)" || die "could not find a free TCP port"
   log_file="$log_dir/dynamodb-local-$port.log"
   java "-Xmx$java_heap" "-Djava.library.path=$dir/DynamoDBLocal_lib" \
@@ -138,7 +139,7 @@ if ((!started)); then
   exit 1
 fi
 
-say "DynamoDB Local is up on 127.0.0.1:$port after $((SECONDS - t0))s (pid $java_pid, log $log_file)"
+say "DynamoDB Local is up on 127.0.0.1:$port after $(($(now_ms) - t0)) ms (pid $java_pid, log $log_file)"
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
 set +e

@@ -1,6 +1,7 @@
 package versioned
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -75,4 +76,108 @@ func CondExpr(cond expression.ConditionBuilder) (expression.Expression, error) {
 		return e, fmt.Errorf("versioned: build expression: %w", err)
 	}
 	return e, nil
+}
+
+// Diff builds the update that turns the stored item old into item for the
+// attributes the schema knows: it SETs each non-key attribute whose value
+// differs or is new, and REMOVEs each known attribute old has and item
+// lacks. Given a condition that the stored version is old's, the result
+// equals [Schema.Replace] with a smaller request. The second result is false
+// when nothing differs.
+func (s *Schema) Diff(old, item Item) (expression.UpdateBuilder, bool) {
+	var u expression.UpdateBuilder
+	changed := false
+	for _, a := range s.Attributes {
+		if a == s.Hash.Attr || (s.HasRange && a == s.Range.Attr) {
+			continue
+		}
+		v, inNew := item[a]
+		ov, inOld := old[a]
+		switch {
+		case inNew && (!inOld || !Equal(ov, v)):
+			u, changed = u.Set(name(a), expression.Value(v)), true
+		case !inNew && inOld:
+			u, changed = u.Remove(name(a)), true
+		}
+	}
+	return u, changed
+}
+
+// Equal reports whether two attribute values are equal. Sets compare as
+// sets; numbers compare by their text, so "1" and "1.0" differ (which only
+// costs a redundant SET).
+func Equal(a, b types.AttributeValue) bool {
+	switch x := a.(type) {
+	case *types.AttributeValueMemberS:
+		y, ok := b.(*types.AttributeValueMemberS)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberN:
+		y, ok := b.(*types.AttributeValueMemberN)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberB:
+		y, ok := b.(*types.AttributeValueMemberB)
+		return ok && bytes.Equal(x.Value, y.Value)
+	case *types.AttributeValueMemberBOOL:
+		y, ok := b.(*types.AttributeValueMemberBOOL)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberNULL:
+		y, ok := b.(*types.AttributeValueMemberNULL)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberSS:
+		y, ok := b.(*types.AttributeValueMemberSS)
+		return ok && sameSet(x.Value, y.Value)
+	case *types.AttributeValueMemberNS:
+		y, ok := b.(*types.AttributeValueMemberNS)
+		return ok && sameSet(x.Value, y.Value)
+	case *types.AttributeValueMemberBS:
+		y, ok := b.(*types.AttributeValueMemberBS)
+		if !ok || len(x.Value) != len(y.Value) {
+			return false
+		}
+		xs, ys := make([]string, len(x.Value)), make([]string, len(y.Value))
+		for i := range x.Value {
+			xs[i], ys[i] = string(x.Value[i]), string(y.Value[i])
+		}
+		return sameSet(xs, ys)
+	case *types.AttributeValueMemberL:
+		y, ok := b.(*types.AttributeValueMemberL)
+		if !ok || len(x.Value) != len(y.Value) {
+			return false
+		}
+		for i := range x.Value {
+			if !Equal(x.Value[i], y.Value[i]) {
+				return false
+			}
+		}
+		return true
+	case *types.AttributeValueMemberM:
+		y, ok := b.(*types.AttributeValueMemberM)
+		if !ok || len(x.Value) != len(y.Value) {
+			return false
+		}
+		for k, v := range x.Value {
+			w, ok := y.Value[k]
+			if !ok || !Equal(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[string]int, len(a))
+	for _, s := range a {
+		seen[s]++
+	}
+	for _, s := range b {
+		if seen[s]--; seen[s] < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,227 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
+)
+
+// The hot-item benchmark: G goroutines share b.N increments of one item.
+// Three implementations run in the same binary against the same DynamoDB
+// Local: ddbocc's Update, the seeds' recipe (consistent GetItem, conditional
+// UpdateItem, on conflict read again at once) and the best hand-written loop
+// we know (conditional UpdateItem asking for ALL_OLD, on conflict reuse the
+// returned item after a full-jitter backoff). Metrics: commits/s,
+// requests/commit (counted by SDK middleware, SDK retries included) and,
+// with -benchmem, allocations per commit.
+//
+//	make bench BENCH=UpdateHot
+
+type hotItem struct {
+	ID      string `dynamo:"id,hash"`
+	Count   int64  `dynamo:"count"`
+	Payload string `dynamo:"payload"`
+	Version int64  `dynamo:"version"`
+}
+
+type benchEnv struct {
+	client  *dynamodb.Client
+	counter *ddblocal.RequestCounter
+	repo    *repo.Repository[hotItem]
+	table   string
+}
+
+func newBenchEnv(b *testing.B, policy retry.Policy) *benchEnv {
+	c := &ddblocal.RequestCounter{}
+	client := ddblocal.Client(b, c.Option())
+	table := ddblocal.TableName(b)
+	r, err := repo.New[hotItem](client, table, func(o *repo.Options) { o.Retry = policy })
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.CreateTable(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return &benchEnv{client: client, counter: c, repo: r, table: table}
+}
+
+// increment is one implementation: add one to the item under key.
+type increment func(ctx context.Context, e *benchEnv, key string, p retry.Policy) error
+
+func viaRepo(ctx context.Context, e *benchEnv, key string, _ retry.Policy) error {
+	_, err := e.repo.Update(ctx, repo.Key(key), func(h *hotItem) error { h.Count++; return nil })
+	return err
+}
+
+func rawKey(key string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: key}}
+}
+
+func rawGet(ctx context.Context, e *benchEnv, key string) (count, version int64, err error) {
+	out, err := e.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.table), Key: rawKey(key), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, 0, err
+	}
+	return rawFields(out.Item)
+}
+
+func rawFields(item map[string]types.AttributeValue) (count, version int64, err error) {
+	c, ok1 := item["count"].(*types.AttributeValueMemberN)
+	v, ok2 := item["version"].(*types.AttributeValueMemberN)
+	if !ok1 || !ok2 {
+		return 0, 0, errors.New("item lacks count or version")
+	}
+	count, _ = strconv.ParseInt(c.Value, 10, 64)
+	version, _ = strconv.ParseInt(v.Value, 10, 64)
+	return count, version, nil
+}
+
+func rawWrite(ctx context.Context, e *benchEnv, key string, count, version int64, allOld bool) (map[string]types.AttributeValue, error) {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                aws.String(e.table),
+		Key:                      rawKey(key),
+		UpdateExpression:         aws.String("SET #c = :c, #v = :nv"),
+		ConditionExpression:      aws.String("#v = :v"),
+		ExpressionAttributeNames: map[string]string{"#c": "count", "#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":c":  &types.AttributeValueMemberN{Value: strconv.FormatInt(count, 10)},
+			":nv": &types.AttributeValueMemberN{Value: strconv.FormatInt(version+1, 10)},
+			":v":  &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)},
+		},
+	}
+	if allOld {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	_, err := e.client.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ccf.Item, err
+	}
+	return nil, err
+}
+
+// recipe: read, write if the version is unchanged, on conflict read again
+// at once.
+func recipe(ctx context.Context, e *benchEnv, key string, _ retry.Policy) error {
+	for {
+		count, version, err := rawGet(ctx, e, key)
+		if err != nil {
+			return err
+		}
+		_, err = rawWrite(ctx, e, key, count+1, version, false)
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return err
+		}
+	}
+}
+
+// best: read once; on conflict reuse the ALL_OLD item after a full-jitter
+// exponential backoff with the same parameters as ddbocc's policy.
+func best(ctx context.Context, e *benchEnv, key string, p retry.Policy) error {
+	count, version, err := rawGet(ctx, e, key)
+	if err != nil {
+		return err
+	}
+	cap := p.InitialInterval
+	for {
+		old, err := rawWrite(ctx, e, key, count+1, version, true)
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return err
+		}
+		if count, version, err = rawFields(old); err != nil {
+			return err
+		}
+		time.Sleep(rand.N(cap + 1))
+		cap = min(time.Duration(float64(cap)*p.Multiplier), p.MaxInterval)
+	}
+}
+
+// runHot runs b.N increments over g goroutines and reports the metrics.
+func runHot(b *testing.B, e *benchEnv, g int, inc increment, p retry.Policy) {
+	ctx := context.Background()
+	key := fmt.Sprintf("hot-%d", rand.Int64())
+	if _, err := e.repo.Create(ctx, hotItem{ID: key, Payload: "0123456789abcdef0123456789abcdef"}); err != nil {
+		b.Fatal(err)
+	}
+	e.counter.Reset()
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < g; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := inc(ctx, e, key, p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	count, _, err := rawGet(ctx, e, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if count != int64(b.N) {
+		b.Fatalf("count %d after %d increments", count, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "commits/s")
+	b.ReportMetric(float64(e.counter.Count()-1)/float64(b.N), "req/commit") // -1: the check's read
+}
+
+func BenchmarkUpdateHot(b *testing.B) {
+	p := retry.DefaultPolicy()
+	e := newBenchEnv(b, p)
+	for _, g := range []int{1, 16} {
+		for _, impl := range []struct {
+			name string
+			inc  increment
+		}{{"ddbocc", viaRepo}, {"recipe", recipe}, {"best", best}} {
+			b.Run(fmt.Sprintf("g=%d/%s", g, impl.name), func(b *testing.B) {
+				runHot(b, e, g, impl.inc, p)
+			})
+		}
+	}
+}
+
+// BenchmarkPolicySweep measures ddbocc's Update on the hot item at 16
+// goroutines under several backoff policies: the data behind
+// retry.DefaultPolicy.
+func BenchmarkPolicySweep(b *testing.B) {
+	for _, init := range []time.Duration{time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond} {
+		for _, maxI := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+			p := retry.Policy{InitialInterval: init, MaxInterval: maxI, Multiplier: 2, MaxElapsedTime: time.Minute}
+			e := newBenchEnv(b, p)
+			b.Run(fmt.Sprintf("init=%v/max=%v", init, maxI), func(b *testing.B) {
+				for _, impl := range []struct {
+					name string
+					inc  increment
+				}{{"ddbocc", viaRepo}, {"best", best}} {
+					b.Run(impl.name, func(b *testing.B) { runHot(b, e, 16, impl.inc, p) })
+				}
+			})
+		}
+	}
+}
