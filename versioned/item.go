@@ -212,9 +212,24 @@ func (s *Schema) keyValue(dst Item, f Field, want types.ScalarAttributeType, v a
 	if err != nil {
 		return fmt.Errorf("%w: %s: %s key %q: %w", ErrInvalidKey, s.Type, role, f.Attr, err)
 	}
+	// A number field tagged ",string" is stored as a string: encode the
+	// number the way Marshal does.
+	if n, ok := av.(*types.AttributeValueMemberN); ok && want == types.ScalarAttributeTypeS && isNumberKind(f.Type.Kind()) {
+		av = &types.AttributeValueMemberS{Value: n.Value}
+	}
 	if err := checkKeyValue(av, want); err != nil {
 		return fmt.Errorf("%w: %s: %s key %q (%s): %s", ErrInvalidKey, s.Type, role, f.Attr, f.GoName, err.Error())
 	}
 	dst[f.Attr] = av
 	return nil
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }

@@ -156,16 +156,25 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 		index  []int
 		path   string
 		viaPtr bool
+		// unexpPtr is the path of an embedded pointer to an unexported
+		// struct on the way here: attributevalue cannot allocate it and
+		// panics when it decodes a field below it.
+		unexpPtr string
 	}
 	queue := []level{{t: t}}
 	visited := map[reflect.Type]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
 		var next []level
+		// A type embedded twice at the same depth is enumerated twice, so
+		// that its fields, which are ambiguous and which attributevalue
+		// drops, are reported as duplicates. Only types met at a shallower
+		// depth are skipped.
+		atDepth := map[reflect.Type]bool{}
 		for _, lv := range queue {
 			if visited[lv.t] {
 				continue
 			}
-			visited[lv.t] = true
+			atDepth[lv.t] = true
 			for i := 0; i < lv.t.NumField(); i++ {
 				sf := lv.t.Field(i)
 				if !sf.IsExported() && !sf.Anonymous {
@@ -189,15 +198,27 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 						return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name),
 							Reason: "an embedded struct cannot be a key or the version; tag its fields instead"}
 					}
-					next = append(next, level{t: ft, index: idx, path: join(lv.path, sf.Name), viaPtr: lv.viaPtr || ptr})
+					unexpPtr := lv.unexpPtr
+					if ptr && !sf.IsExported() && unexpPtr == "" {
+						unexpPtr = join(lv.path, sf.Name)
+					}
+					next = append(next, level{t: ft, index: idx, path: join(lv.path, sf.Name), viaPtr: lv.viaPtr || ptr, unexpPtr: unexpPtr})
 					continue
 				}
 				if !sf.IsExported() {
 					continue
 				}
+				if lv.unexpPtr != "" {
+					return nil, &SchemaError{Type: typeName(t), Field: lv.unexpPtr,
+						Reason: "an embedded pointer to an unexported struct type cannot be decoded; export the type or embed it by value"}
+				}
 				name := tg.Name
 				if name == "" {
 					name = sf.Name
+				}
+				if strings.ContainsAny(name, "[]") {
+					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name),
+						Reason: "attribute name " + quote(name) + " contains [ or ], which expressions read as a list index"}
 				}
 				out = append(out, taggedField{
 					Field:    Field{Attr: name, GoName: join(lv.path, sf.Name), Index: idx, Type: sf.Type},
@@ -208,6 +229,9 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 				})
 			}
 		}
+		for lt := range atDepth {
+			visited[lt] = true
+		}
 		queue = next
 	}
 	return out, nil
@@ -216,7 +240,9 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 // fieldTag reads the dynamo tag, falling back to the SDK's dynamodbav tag for
 // the name and skip flag, as attributevalue does.
 func fieldTag(sf reflect.StructField) (Tag, error) {
-	if s, ok := sf.Tag.Lookup(TagKey); ok {
+	// attributevalue ignores an empty tag under its TagKey and then goes by
+	// the dynamodbav tag.
+	if s, ok := sf.Tag.Lookup(TagKey); ok && s != "" {
 		return ParseTag(s)
 	}
 	if s, ok := sf.Tag.Lookup("dynamodbav"); ok {
