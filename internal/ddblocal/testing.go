@@ -122,3 +122,20 @@ func tableNamePrefix(name string) string {
 	}
 	return b.String()
 }
+
+// SharedClient is [Client] for code that has no testing.TB, such as Example
+// functions: it returns a client for the test binary's DynamoDB Local, or
+// the reason there is none (the error names the install command). It does
+// not block and is safe for concurrent use.
+func SharedClient(optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
+	shared.mu.Lock()
+	init, inst, err := shared.init, shared.inst, shared.err
+	shared.mu.Unlock()
+	switch {
+	case !init:
+		return nil, fmt.Errorf("ddblocal: no DynamoDB Local for this binary: TestMain must call ddblocal.RunTests(m)")
+	case err != nil:
+		return nil, fmt.Errorf("ddblocal: DynamoDB Local is unavailable; %s (or set $%s): %w", installHint, EnvEndpoint, err)
+	}
+	return NewClient(inst.Endpoint, optFns...), nil
+}
