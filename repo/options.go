@@ -32,6 +32,11 @@ type Options struct {
 	// not be an attribute of the item type. Default "_ddbocc_w".
 	WriteIDAttribute string
 
+	// Guards are conditions on other items that every write must pass,
+	// checked by DynamoDB atomically with it; add them per call with
+	// [Guard]. Default: none.
+	Guards []Condition
+
 	// WriteIDs is how many recent write ids an item keeps (1 to 64). More
 	// ids resolve more lost responses under heavy contention; each costs
 	// about 30 bytes of item size. Default 8.
@@ -92,6 +97,11 @@ func (o *Options) validate(attrs []string) error {
 	for _, a := range attrs {
 		if a == o.WriteIDAttribute {
 			return invalid("Options.WriteIDAttribute %q is an attribute of the item type", a)
+		}
+	}
+	for _, g := range o.Guards {
+		if err := g.validate(); err != nil {
+			return err
 		}
 	}
 	if o.WriteIDs < 1 || o.WriteIDs > 64 {
