@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -39,6 +41,19 @@ func (c Condition) validate() error {
 		return invalid("guard %s: no condition", c.Name)
 	}
 	return nil
+}
+
+// check builds the ConditionCheck of c.
+func (c Condition) check() (*types.ConditionCheck, error) {
+	e, err := expression.NewBuilder().WithCondition(c.Cond).Build()
+	if err != nil {
+		return nil, invalid("guard %s: %w", c.Name, err)
+	}
+	return &types.ConditionCheck{
+		TableName: aws.String(c.Table), Key: c.Key,
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, nil
 }
 
 // GuardError says which guard failed.

@@ -175,6 +175,10 @@ func ambiguous(ctx context.Context, err error) bool {
 	if retry.Classify(err) != retry.Transient {
 		return false
 	}
+	var te *transientError
+	if errors.As(err, &te) {
+		return false
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
@@ -187,10 +191,48 @@ func ambiguous(ctx context.Context, err error) bool {
 }
 
 // send performs one write. On a failed condition it returns the stored item
-// from ALL_OLD (empty when none is stored) with the error.
+// from ALL_OLD (empty when none is stored) with the error. With guards, the
+// write goes out as a transaction with a ConditionCheck per guard.
 func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.Item, error) {
+	w, err := l.writeItem(p, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.o.Guards) > 0 {
+		return l.sendGuarded(ctx, w, id)
+	}
+	switch {
+	case w.Put != nil:
+		_, err = l.r.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: w.Put.TableName, Item: w.Put.Item,
+			ConditionExpression: w.Put.ConditionExpression, ExpressionAttributeNames: w.Put.ExpressionAttributeNames,
+			ExpressionAttributeValues:           w.Put.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+	case w.Update != nil:
+		_, err = l.r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: w.Update.TableName, Key: w.Update.Key,
+			UpdateExpression: w.Update.UpdateExpression, ConditionExpression: w.Update.ConditionExpression,
+			ExpressionAttributeNames: w.Update.ExpressionAttributeNames, ExpressionAttributeValues: w.Update.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+	default:
+		_, err = l.r.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: w.Delete.TableName, Key: w.Delete.Key,
+			ConditionExpression: w.Delete.ConditionExpression, ExpressionAttributeNames: w.Delete.ExpressionAttributeNames,
+			ExpressionAttributeValues:           w.Delete.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, noSDKRetry)
+	}
+	return oldItem(err), err
+}
+
+// writeItem builds the write of plan p as a transaction item; send turns it
+// into a single-item request when there are no guards.
+func (l *loop[T]) writeItem(p *plan[T], id string) (types.TransactWriteItem, error) {
 	s := l.r.schema
 	table := aws.String(l.r.table)
+	allOld := types.ReturnValuesOnConditionCheckFailureAllOld
 	switch p.kind {
 	case kindCreate:
 		item := make(versioned.Item, len(p.item)+1)
@@ -200,14 +242,13 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 		item[l.o.WriteIDAttribute] = idMap(nil, 1, id, l.o.WriteIDs)
 		e, err := versioned.CondExpr(s.NotExists())
 		if err != nil {
-			return nil, err
+			return types.TransactWriteItem{}, err
 		}
-		_, err = l.r.client.PutItem(ctx, &dynamodb.PutItemInput{
+		return types.TransactWriteItem{Put: &types.Put{
 			TableName: table, Item: item,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
-		return oldItem(err), err
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}, nil
 	case kindSave:
 		var u expression.UpdateBuilder
 		if p.old != nil {
@@ -218,15 +259,14 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 		u = l.setWriteID(u, p, id)
 		e, err := versioned.Expr(u, s.VersionIs(p.base))
 		if err != nil {
-			return nil, err
+			return types.TransactWriteItem{}, err
 		}
-		_, err = l.r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		return types.TransactWriteItem{Update: &types.Update{
 			TableName: table, Key: l.key,
 			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
-		return oldItem(err), err
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}, nil
 	default: // kindDelete, kindDeleteKey
 		cond := s.Exists()
 		if p.kind == kindDelete {
@@ -234,16 +274,62 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 		}
 		e, err := versioned.CondExpr(cond)
 		if err != nil {
-			return nil, err
+			return types.TransactWriteItem{}, err
 		}
-		_, err = l.r.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		return types.TransactWriteItem{Delete: &types.Delete{
 			TableName: table, Key: l.key,
 			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
-		return oldItem(err), err
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}, nil
 	}
 }
+
+// sendGuarded sends w with a ConditionCheck per guard in one transaction.
+// Its ClientRequestToken is derived from the write id, so the SDK's own
+// retries of this attempt are replays DynamoDB recognises.
+func (l *loop[T]) sendGuarded(ctx context.Context, w types.TransactWriteItem, id string) (versioned.Item, error) {
+	items := make([]types.TransactWriteItem, 0, 1+len(l.o.Guards))
+	items = append(items, w)
+	for _, g := range l.o.Guards {
+		cc, err := g.check()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{ConditionCheck: cc})
+	}
+	_, err := l.r.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: items, ClientRequestToken: aws.String(id),
+	})
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return nil, err
+	}
+	reasons := tc.CancellationReasons
+	for i, g := range l.o.Guards {
+		if i+1 < len(reasons) && aws.ToString(reasons[i+1].Code) == "ConditionalCheckFailed" {
+			return nil, retry.MarkPermanent(&GuardError{Condition: g, Item: reasons[i+1].Item})
+		}
+	}
+	if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		return reasons[0].Item, &types.ConditionalCheckFailedException{Message: tc.Message, Item: reasons[0].Item}
+	}
+	for _, r := range reasons {
+		switch aws.ToString(r.Code) {
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+			return nil, &transientError{err}
+		}
+	}
+	return nil, err
+}
+
+// transientError marks a cancelled transaction that may simply be retried:
+// DynamoDB refused it (nothing was written) because of a conflicting
+// transaction or throttling.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string           { return e.err.Error() }
+func (e *transientError) Unwrap() error           { return e.err }
+func (e *transientError) RetryClass() retry.Class { return retry.Transient }
 
 // setWriteID adds the write's id to the update. When the base item's id map
 // is known, only the new entry is SET and the oldest entries beyond the
@@ -265,6 +351,9 @@ func (l *loop[T]) setWriteID(u expression.UpdateBuilder, p *plan[T], id string) 
 }
 
 func oldItem(err error) versioned.Item {
+	if err == nil {
+		return nil
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return ccf.Item
