@@ -23,6 +23,9 @@ const (
 	kindSave
 	kindDelete
 	kindDeleteKey
+	kindCheck       // transactions: version unchanged, no write
+	kindCheckAbsent // transactions: still no item under the key
+	kindOverwrite   // transactions: unconditional put
 )
 
 // plan is one attempt's write, built from the current stored item.
@@ -230,16 +233,41 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 // writeItem builds the write of plan p as a transaction item; send turns it
 // into a single-item request when there are no guards.
 func (l *loop[T]) writeItem(p *plan[T], id string) (types.TransactWriteItem, error) {
-	s := l.r.schema
-	table := aws.String(l.r.table)
+	return buildWrite(writeSpec{
+		schema: l.r.schema, table: l.r.table, key: l.key, kind: p.kind, base: p.base,
+		old: p.old, baseIDs: p.baseIDs, item: p.item,
+		idAttr: l.o.WriteIDAttribute, keep: l.o.WriteIDs, id: id,
+	})
+}
+
+// writeSpec is one versioned write, for a single request or a transaction.
+type writeSpec struct {
+	schema  *versioned.Schema
+	table   string
+	key     versioned.Item
+	kind    writeKind
+	base    int64            // the version conditioned on
+	old     versioned.Item   // the stored item it is based on; nil for a blind write
+	baseIDs map[int64]string // the write ids of old; nil when unknown
+	item    versioned.Item   // the new item (create, save)
+	idAttr  string
+	keep    int
+	id      string // the write id
+}
+
+// buildWrite builds w's request as a transaction item, every one asking for
+// ALL_OLD on a failed condition.
+func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
+	s := w.schema
+	table := aws.String(w.table)
 	allOld := types.ReturnValuesOnConditionCheckFailureAllOld
-	switch p.kind {
+	switch w.kind {
 	case kindCreate:
-		item := make(versioned.Item, len(p.item)+1)
-		for k, v := range p.item {
+		item := make(versioned.Item, len(w.item)+1)
+		for k, v := range w.item {
 			item[k] = v
 		}
-		item[l.o.WriteIDAttribute] = idMap(nil, 1, id, l.o.WriteIDs)
+		item[w.idAttr] = idMap(nil, 1, w.id, w.keep)
 		e, err := versioned.CondExpr(s.NotExists())
 		if err != nil {
 			return types.TransactWriteItem{}, err
@@ -251,33 +279,65 @@ func (l *loop[T]) writeItem(p *plan[T], id string) (types.TransactWriteItem, err
 		}}, nil
 	case kindSave:
 		var u expression.UpdateBuilder
-		if p.old != nil {
-			u, _ = s.Diff(p.old, p.item) // the version always differs
+		if w.old != nil {
+			u, _ = s.Diff(w.old, w.item) // the version always differs
 		} else {
-			u = s.Replace(p.item)
+			u = s.Replace(w.item)
 		}
-		u = l.setWriteID(u, p, id)
-		e, err := versioned.Expr(u, s.VersionIs(p.base))
+		u = setWriteID(u, w)
+		e, err := versioned.Expr(u, s.VersionIs(w.base))
 		if err != nil {
 			return types.TransactWriteItem{}, err
 		}
 		return types.TransactWriteItem{Update: &types.Update{
-			TableName: table, Key: l.key,
+			TableName: table, Key: w.key,
 			UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 			ReturnValuesOnConditionCheckFailure: allOld,
 		}}, nil
+	case kindCheck:
+		e, err := versioned.CondExpr(s.VersionIs(w.base))
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: table, Key: w.key,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}, nil
+	case kindCheckAbsent:
+		e, err := versioned.CondExpr(s.NotExists())
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: table, Key: w.key,
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(),
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}, nil
+	case kindOverwrite:
+		ver := expression.NameNoDotSplit(s.Version.Attr)
+		u := s.Replace(w.item, s.Version.Attr).
+			Set(ver, expression.Plus(ver.IfNotExists(expression.Value(0)), expression.Value(1)))
+		e, err := expression.NewBuilder().WithUpdate(u).Build()
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: table, Key: w.key,
+			UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		}}, nil
 	default: // kindDelete, kindDeleteKey
 		cond := s.Exists()
-		if p.kind == kindDelete {
-			cond = s.VersionIs(p.base)
+		if w.kind == kindDelete {
+			cond = s.VersionIs(w.base)
 		}
 		e, err := versioned.CondExpr(cond)
 		if err != nil {
 			return types.TransactWriteItem{}, err
 		}
 		return types.TransactWriteItem{Delete: &types.Delete{
-			TableName: table, Key: l.key,
+			TableName: table, Key: w.key,
 			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 			ReturnValuesOnConditionCheckFailure: allOld,
 		}}, nil
@@ -334,17 +394,17 @@ func (e *transientError) RetryClass() retry.Class { return retry.Transient }
 // setWriteID adds the write's id to the update. When the base item's id map
 // is known, only the new entry is SET and the oldest entries beyond the
 // bound REMOVEd; otherwise the whole map is written.
-func (l *loop[T]) setWriteID(u expression.UpdateBuilder, p *plan[T], id string) expression.UpdateBuilder {
-	attr := expression.NameNoDotSplit(l.o.WriteIDAttribute)
-	version := p.base + 1
-	if _, ok := p.old[l.o.WriteIDAttribute].(*types.AttributeValueMemberM); !ok {
-		return u.Set(attr, expression.Value(idMap(p.baseIDs, version, id, l.o.WriteIDs)))
+func setWriteID(u expression.UpdateBuilder, w writeSpec) expression.UpdateBuilder {
+	attr := expression.NameNoDotSplit(w.idAttr)
+	version := w.base + 1
+	if _, ok := w.old[w.idAttr].(*types.AttributeValueMemberM); !ok {
+		return u.Set(attr, expression.Value(idMap(w.baseIDs, version, w.id, w.keep)))
 	}
 	entry := func(v int64) expression.NameBuilder {
 		return attr.AppendName(expression.NameNoDotSplit(strconv.FormatInt(v, 10)))
 	}
-	u = u.Set(entry(version), expression.Value(&types.AttributeValueMemberS{Value: id}))
-	for _, v := range dropIDs(p.baseIDs, version, l.o.WriteIDs) {
+	u = u.Set(entry(version), expression.Value(&types.AttributeValueMemberS{Value: w.id}))
+	for _, v := range dropIDs(w.baseIDs, version, w.keep) {
 		u = u.Remove(entry(v))
 	}
 	return u
