@@ -282,3 +282,100 @@ func BenchmarkPolicySweep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTransfer measures the transfer workload of examples/transfer: G
+// goroutines each committing transactions that move an amount between two
+// of 8 accounts and write a ledger entry, reading the two accounts either
+// in one TransactGetItems snapshot (TxGetMany) or with two GetItems (TxGet).
+// It reports commits/s, requests per committed transfer and conflicts per
+// commit.
+func BenchmarkTransfer(b *testing.B) {
+	type ledgerEntry struct {
+		ID      string `dynamo:"id,hash"`
+		Amount  int64  `dynamo:"amount"`
+		Version int64  `dynamo:"version"`
+	}
+	e := newBenchEnv(b, retry.DefaultPolicy())
+	ledger, err := repo.New[ledgerEntry](e.client, e.table+"-ledger")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ledger.CreateTable(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	const naccounts = 8
+	ctx := context.Background()
+	for _, g := range []int{1, 16} {
+		for _, many := range []bool{true, false} {
+			name := map[bool]string{true: "TxGetMany", false: "TxGet"}[many]
+			b.Run(fmt.Sprintf("g=%d/%s", g, name), func(b *testing.B) {
+				prefix := fmt.Sprintf("acct-%d-", rand.Int64())
+				for i := 0; i < naccounts; i++ {
+					if _, err := e.repo.Create(ctx, hotItem{ID: fmt.Sprint(prefix, i), Count: 1 << 40}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var conflicts atomic.Int64
+				opt := func(o *repo.TxOptions) {
+					o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
+					o.Retry.MaxElapsedTime = time.Minute
+				}
+				e.counter.Reset()
+				var left atomic.Int64
+				left.Store(int64(b.N))
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for w := 0; w < g; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for n := left.Add(-1); n >= 0; n = left.Add(-1) {
+							from, to := rand.IntN(naccounts), rand.IntN(naccounts-1)
+							if to >= from {
+								to++
+							}
+							err := repo.Transact(ctx, e.client, func(tx *repo.Tx) error {
+								var src, dst hotItem
+								if many {
+									items, _, err := e.repo.TxGetMany(tx, repo.Key(fmt.Sprint(prefix, from)), repo.Key(fmt.Sprint(prefix, to)))
+									if err != nil {
+										return err
+									}
+									src, dst = items[0], items[1]
+								} else {
+									var err error
+									if src, err = e.repo.TxGet(tx, repo.Key(fmt.Sprint(prefix, from))); err != nil {
+										return err
+									}
+									if dst, err = e.repo.TxGet(tx, repo.Key(fmt.Sprint(prefix, to))); err != nil {
+										return err
+									}
+								}
+								src.Count--
+								dst.Count++
+								if err := e.repo.TxSave(tx, &src); err != nil {
+									return err
+								}
+								if err := e.repo.TxSave(tx, &dst); err != nil {
+									return err
+								}
+								return ledger.TxCreate(tx, &ledgerEntry{ID: fmt.Sprint(prefix, "e", n), Amount: 1})
+							}, opt)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "commits/s")
+				b.ReportMetric(float64(e.counter.Count())/float64(b.N), "req/commit")
+				b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/commit")
+			})
+		}
+	}
+}
