@@ -1,6 +1,8 @@
 package versioned
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"sort"
@@ -182,7 +184,12 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 				}
 				tg, err := fieldTag(sf)
 				if err != nil {
-					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name), Reason: err.Error()}
+					reason := err.Error()
+					var te *TagError
+					if errors.As(err, &te) {
+						reason = fmt.Sprintf("tag %q: %s", te.Tag, te.Reason)
+					}
+					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name), Reason: reason}
 				}
 				if tg.Skip {
 					continue

@@ -24,6 +24,8 @@ func TestParseTag(t *testing.T) {
 		// The name "version" implies the option.
 		{"version", versioned.Tag{Name: "version", Version: true}},
 		{"version,omitempty", versioned.Tag{Name: "version", Version: true, Options: []string{"omitempty"}}},
+		// The option repeats what the name says; that is not a repeated option.
+		{"version,version", versioned.Tag{Name: "version", Version: true}},
 		// Names are case-sensitive: "Version" is an ordinary attribute.
 		{"Version", versioned.Tag{Name: "Version"}},
 		// A key may be named "version"; it is then not the version.
@@ -70,7 +72,7 @@ func TestParseTagErrors(t *testing.T) {
 		{"id,omitEmpty", `unknown option "omitEmpty"`},
 		{"id,hash,hash", `option "hash" given twice`},
 		{"id,omitempty,omitempty", `option "omitempty" given twice`},
-		{"version,version", `option "version" given twice`},
+		{"rev,version,version", `option "version" given twice`},
 		{"-,omitempty", `"-" skips the field and takes no options`},
 		{"-,hash", `"-" skips the field`},
 		{"-,", `unknown option ""`},
