@@ -66,3 +66,14 @@ func mustCreate[T any](t *testing.T, r *repo.Repository[T], item T) T {
 	}
 	return got
 }
+
+// competitor is a second repository on e's table: another process, as far
+// as local queueing goes.
+func competitor[T any](t *testing.T, e *env) *repo.Repository[T] {
+	t.Helper()
+	r, err := repo.New[T](e.client, e.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

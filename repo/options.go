@@ -23,6 +23,13 @@ type Options struct {
 	// conflict, never a lost update.
 	EventuallyConsistent bool
 
+	// DisableLocalQueue turns off local queueing: by default, Updates of
+	// one key through one Repository run one at a time and each hands the
+	// item it stored to the next, which then needs no read and cannot
+	// conflict with the others (writers in other processes still can).
+	// Share one Repository per table in a process to get the benefit.
+	DisableLocalQueue bool
+
 	// Observer is told of conflicts and retries. Default: no observer.
 	Observer Observer
 

@@ -22,6 +22,7 @@ type Repository[T any] struct {
 	table  string
 	schema *versioned.Schema
 	opts   Options
+	queues queues
 }
 
 // New returns a repository of T items in table. It parses T's `dynamo` tags

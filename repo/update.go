@@ -24,7 +24,13 @@ import (
 // error matching both [ErrConflict] and retry.ErrExhausted that says how many
 // attempts ran; [ErrOutcomeUnknown] when a write's response was lost and the
 // item no longer tells whether it took effect (fn is never re-applied in
-// doubt). Update blocks until done; cancelling ctx stops it between attempts
+// doubt).
+//
+// Updates of one key through one Repository queue locally and run one at a
+// time; each hands the item it stored to the next, which applies its fn to
+// it without reading (see Options.DisableLocalQueue). So fn must not call
+// Update for the same key on the same Repository: it would wait for itself.
+// Update blocks until done; cancelling ctx stops it between attempts
 // and abandons a request in flight. Safe for concurrent use.
 func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error, optFns ...func(*Options)) (T, error) {
 	var zero T
@@ -44,7 +50,24 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
 	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn, l.o.WriteIDAttribute) }
-	return l.run(ctx)
+	if o.DisableLocalQueue {
+		return l.run(ctx)
+	}
+	qk := FormatKey(key)
+	q, err := r.queues.enter(ctx, qk)
+	if err != nil {
+		return zero, err
+	}
+	if last := q.take(); last != nil {
+		l.cur, l.known = last, true
+	}
+	t, err := l.run(ctx)
+	var last versioned.Item
+	if err == nil {
+		last = l.after
+	}
+	r.queues.leave(qk, q, last)
+	return t, err
 }
 
 func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error, idAttr string) (*plan[T], error) {

@@ -100,11 +100,12 @@ func TestUpdateReusesAllOld(t *testing.T) {
 	})
 	ctx := context.Background()
 	mustCreate(t, accounts, Account{ID: "a1", Balance: 100})
+	other := competitor[Account](t, e)
 	calls := 0
 	a, err := accounts.Update(ctx, repo.Key("a1"), func(a *Account) error {
 		calls++
 		if calls == 1 { // a competitor commits first
-			if _, err := accounts.Update(ctx, repo.Key("a1"), func(b *Account) error { b.Balance += 5; return nil }); err != nil {
+			if _, err := other.Update(ctx, repo.Key("a1"), func(b *Account) error { b.Balance += 5; return nil }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -131,11 +132,12 @@ func TestUpdateExhausted(t *testing.T) {
 	})
 	ctx := context.Background()
 	mustCreate(t, accounts, Account{ID: "a1"})
+	other := competitor[Account](t, e)
 	calls := 0
 	_, err := accounts.Update(ctx, repo.Key("a1"), func(a *Account) error {
 		calls++
 		// Every attempt loses to a competitor.
-		if _, err := accounts.Update(ctx, repo.Key("a1"), func(b *Account) error { b.Balance++; return nil }); err != nil {
+		if _, err := other.Update(ctx, repo.Key("a1"), func(b *Account) error { b.Balance++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return nil
@@ -162,9 +164,10 @@ func TestUpdateCancelled(t *testing.T) {
 		o.Observer.Retry = func(repo.RetryEvent) { time.AfterFunc(10*time.Millisecond, cancel) }
 	})
 	mustCreate(t, accounts, Account{ID: "a1"})
+	other := competitor[Account](t, e)
 	start := time.Now()
 	_, err := accounts.Update(ctx, repo.Key("a1"), func(a *Account) error {
-		if _, err := accounts.Update(context.Background(), repo.Key("a1"), func(b *Account) error { b.Balance++; return nil }); err != nil {
+		if _, err := other.Update(context.Background(), repo.Key("a1"), func(b *Account) error { b.Balance++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return nil
@@ -207,57 +210,87 @@ func TestVersionOverflow(t *testing.T) {
 }
 
 // 16 goroutines × 50 increments of one item: exactly 800, every returned
-// version distinct.
+// version distinct. Three ways: one shared repository (local queueing),
+// local queueing off (every goroutine contends through DynamoDB), and four
+// repositories (four "processes" of four goroutines).
 func TestConcurrentIncrements(t *testing.T) {
 	t.Parallel()
-	const workers, each = 16, 50
-	e := newEnv(t)
-	var conflicts atomic.Int64
-	counters := newRepo[Account](t, e, func(o *repo.Options) {
-		o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
-		// The test is about correctness, not speed: a loaded CI machine
-		// running -race may take long, so no Update may give up.
-		o.Retry.MaxElapsedTime = 5 * time.Minute
-	})
-	ctx := context.Background()
-	mustCreate(t, counters, Account{ID: "hot"})
-
-	var mu sync.Mutex
-	seen := map[int64]bool{}
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				a, err := counters.Update(ctx, repo.Key("hot"), func(a *Account) error { a.Balance++; return nil })
-				if err != nil {
-					errs <- err
-					continue
-				}
-				mu.Lock()
-				if seen[a.Version] {
-					errs <- errors.New("version returned twice")
-				}
-				seen[a.Version] = true
-				mu.Unlock()
+	for _, c := range []struct {
+		name  string
+		repos int
+		queue bool
+	}{{"queued", 1, true}, {"contended", 1, false}, {"four repositories", 4, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			const workers, each = 16, 50
+			e := newEnv(t)
+			var conflicts atomic.Int64
+			opts := func(o *repo.Options) {
+				o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
+				// The test is about correctness, not speed: a loaded CI
+				// machine running -race may take long, so no Update may
+				// give up.
+				o.Retry.MaxElapsedTime = 5 * time.Minute
+				o.DisableLocalQueue = !c.queue
 			}
-		}()
+			repos := []*repo.Repository[Account]{newRepo[Account](t, e, opts)}
+			for len(repos) < c.repos {
+				r, err := repo.New[Account](e.client, e.table, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				repos = append(repos, r)
+			}
+			ctx := context.Background()
+			mustCreate(t, repos[0], Account{ID: "hot"})
+			e.counter.Reset()
+
+			var mu sync.Mutex
+			seen := map[int64]bool{}
+			var wg sync.WaitGroup
+			errs := make(chan error, workers*each)
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := repos[w%len(repos)]
+					for i := 0; i < each; i++ {
+						a, err := r.Update(ctx, repo.Key("hot"), func(a *Account) error { a.Balance++; return nil })
+						if err != nil {
+							errs <- err
+							continue
+						}
+						mu.Lock()
+						if seen[a.Version] {
+							errs <- errors.New("version returned twice")
+						}
+						seen[a.Version] = true
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			reqs := e.counter.Count()
+			got, err := repos[0].Get(ctx, repo.Key("hot"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Balance != workers*each || got.Version != workers*each+1 || len(seen) != workers*each {
+				t.Fatalf("balance %d at version %d with %d distinct versions; want %d, %d, %d",
+					got.Balance, got.Version, len(seen), workers*each, workers*each+1, workers*each)
+			}
+			perCommit := float64(reqs) / float64(workers*each)
+			t.Logf("%d commits, %d conflicts, %.2f requests per commit", workers*each, conflicts.Load(), perCommit)
+			if c.repos == 1 && c.queue && (conflicts.Load() != 0 || perCommit > 1.5) {
+				t.Errorf("queued Updates in one repository: %d conflicts, %.2f requests per commit; want none and about 1", conflicts.Load(), perCommit)
+			}
+			if !c.queue && conflicts.Load() == 0 {
+				t.Errorf("16 unqueued writers on one item never conflicted: the test does not exercise contention")
+			}
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	got, err := counters.Get(ctx, repo.Key("hot"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Balance != workers*each || got.Version != workers*each+1 || len(seen) != workers*each {
-		t.Fatalf("balance %d at version %d with %d distinct versions; want %d, %d, %d",
-			got.Balance, got.Version, len(seen), workers*each, workers*each+1, workers*each)
-	}
-	reqs := e.counter.Count()
-	t.Logf("%d commits, %d conflicts, %.2f requests per commit", workers*each, conflicts.Load(), float64(reqs)/float64(workers*each))
 }

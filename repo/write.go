@@ -54,6 +54,7 @@ type loop[T any] struct {
 	known   bool           // cur is known
 	pending []pending[T]
 	result  T
+	after   versioned.Item // the stored item after success, when known
 }
 
 // noSDKRetry turns the SDK's own retries off for a conditional write: a
@@ -109,13 +110,13 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 		return retry.MarkPermanent(err)
 	}
 	if p.skip {
-		l.result = p.value
+		l.result, l.after = p.value, l.cur
 		return nil
 	}
 	id := newWriteID()
 	old, err := l.send(ctx, p, id)
 	if err == nil {
-		l.result = p.value
+		l.result, l.after = p.value, l.stored(p, id)
 		return nil
 	}
 	var ccf *types.ConditionalCheckFailedException
