@@ -36,17 +36,34 @@ type Policy struct {
 
 // DefaultPolicy returns the policy recommended for DynamoDB item writes:
 //
-//	InitialInterval: 2ms
+//	InitialInterval: 5ms
 //	MaxInterval:     100ms
 //	Multiplier:      2
 //	MaxAttempts:     0 (no limit on count)
 //	MaxElapsedTime:  10s
 //
+// The numbers come from repo's BenchmarkPolicySweep: 16 goroutines
+// incrementing one item through DynamoDB Local, every goroutine contending
+// (no local queueing), 600 commits per policy, interleaved with the best
+// hand-written loop under the same policy. Requests per commit and
+// commits/s of ddbocc's Update, by InitialInterval/MaxInterval:
+//
+//	            max 20ms       max 100ms      max 500ms
+//	init 1ms    8.18  137/s    4.03  133/s    3.70  42/s
+//	init 2ms    5.82  267/s    3.69  141/s    3.65  38/s
+//	init 5ms    4.85  363/s    3.45  152/s    3.36  41/s
+//	init 10ms   5.35  301/s    3.34  149/s    3.19  45/s
+//
+// A 20ms cap buys throughput with wasted requests; a 500ms cap saves
+// requests but idles the item. 5ms/100ms sits near the fewest requests at
+// the best throughput of that column. MaxElapsedTime bounds a call that
+// keeps losing; a ctx deadline is the better bound for request handlers.
+//
 // It does not block and is safe for concurrent use; each call returns a new
 // value.
 func DefaultPolicy() Policy {
 	return Policy{
-		InitialInterval: 2 * time.Millisecond,
+		InitialInterval: 5 * time.Millisecond,
 		MaxInterval:     100 * time.Millisecond,
 		Multiplier:      2,
 		MaxAttempts:     0,

@@ -36,7 +36,7 @@ func identity(d time.Duration) time.Duration { return d }
 func TestDefaultPolicy(t *testing.T) {
 	p := DefaultPolicy()
 	want := Policy{
-		InitialInterval: 2 * time.Millisecond,
+		InitialInterval: 5 * time.Millisecond,
 		MaxInterval:     100 * time.Millisecond,
 		Multiplier:      2,
 		MaxAttempts:     0,
