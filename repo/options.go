@@ -44,6 +44,13 @@ type Options struct {
 	// [Guard]. Default: none.
 	Guards []Condition
 
+	// noWriteIDs switches the no-double-apply mechanism off: no write ids
+	// are stored, the SDK retries writes itself, and a write whose response
+	// was lost is treated like any failure, as a naive loop would. Only
+	// tests set it (export_test.go), to show that the fault tests catch
+	// double applies.
+	noWriteIDs bool
+
 	// WriteIDs is how many recent write ids an item keeps (1 to 64). More
 	// ids resolve more lost responses under heavy contention; each costs
 	// about 30 bytes of item size. Default 8.

@@ -95,6 +95,8 @@ func (l *loop[T]) stored(p *plan[T], id string) versioned.Item {
 			delete(after, a)
 		}
 	}
-	after[l.o.WriteIDAttribute] = idMap(p.baseIDs, p.base+1, id, l.o.WriteIDs)
+	if id != "" {
+		after[l.o.WriteIDAttribute] = idMap(p.baseIDs, p.base+1, id, l.o.WriteIDs)
+	}
 	return after
 }

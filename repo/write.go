@@ -57,6 +57,14 @@ type loop[T any] struct {
 	after   versioned.Item // the stored item after success, when known
 }
 
+// sdkRetry returns the per-request options of a conditional write.
+func (l *loop[T]) sdkRetry() func(*dynamodb.Options) {
+	if l.o.noWriteIDs {
+		return func(*dynamodb.Options) {}
+	}
+	return noSDKRetry
+}
+
 // noSDKRetry turns the SDK's own retries off for a conditional write: a
 // retried write whose first response was lost would fail its own condition.
 // The loop retries instead, after finding out what was stored.
@@ -114,6 +122,9 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 		return nil
 	}
 	id := newWriteID()
+	if l.o.noWriteIDs {
+		id = ""
+	}
 	old, err := l.send(ctx, p, id)
 	if err == nil {
 		l.result, l.after = p.value, l.stored(p, id)
@@ -128,6 +139,10 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 		return l.conflict(p, n)
 	}
 	err = l.r.apiErr(err)
+	if l.o.noWriteIDs {
+		l.known = false // a naive loop: read again and re-apply
+		return err
+	}
 	if ambiguous(ctx, err) {
 		var ids string
 		if p.baseIDs != nil {
@@ -212,21 +227,21 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 			ConditionExpression: w.Put.ConditionExpression, ExpressionAttributeNames: w.Put.ExpressionAttributeNames,
 			ExpressionAttributeValues:           w.Put.ExpressionAttributeValues,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
+		}, l.sdkRetry())
 	case w.Update != nil:
 		_, err = l.r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: w.Update.TableName, Key: w.Update.Key,
 			UpdateExpression: w.Update.UpdateExpression, ConditionExpression: w.Update.ConditionExpression,
 			ExpressionAttributeNames: w.Update.ExpressionAttributeNames, ExpressionAttributeValues: w.Update.ExpressionAttributeValues,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
+		}, l.sdkRetry())
 	default:
 		_, err = l.r.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 			TableName: w.Delete.TableName, Key: w.Delete.Key,
 			ConditionExpression: w.Delete.ConditionExpression, ExpressionAttributeNames: w.Delete.ExpressionAttributeNames,
 			ExpressionAttributeValues:           w.Delete.ExpressionAttributeValues,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}, noSDKRetry)
+		}, l.sdkRetry())
 	}
 	return oldItem(err), err
 }
@@ -253,7 +268,7 @@ type writeSpec struct {
 	item    versioned.Item   // the new item (create, save)
 	idAttr  string
 	keep    int
-	id      string // the write id
+	id      string // the write id; "" stores none (Options.noWriteIDs)
 }
 
 // buildWrite builds w's request as a transaction item, every one asking for
@@ -268,7 +283,9 @@ func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
 		for k, v := range w.item {
 			item[k] = v
 		}
-		item[w.idAttr] = idMap(nil, 1, w.id, w.keep)
+		if w.id != "" {
+			item[w.idAttr] = idMap(nil, 1, w.id, w.keep)
+		}
 		e, err := versioned.CondExpr(s.NotExists())
 		if err != nil {
 			return types.TransactWriteItem{}, err
@@ -285,7 +302,9 @@ func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
 		} else {
 			u = s.Replace(w.item)
 		}
-		u = setWriteID(u, w)
+		if w.id != "" {
+			u = setWriteID(u, w)
+		}
 		e, err := versioned.Expr(u, s.VersionIs(w.base))
 		if err != nil {
 			return types.TransactWriteItem{}, err
@@ -358,9 +377,11 @@ func (l *loop[T]) sendGuarded(ctx context.Context, w types.TransactWriteItem, id
 		}
 		items = append(items, types.TransactWriteItem{ConditionCheck: cc})
 	}
-	_, err := l.r.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: items, ClientRequestToken: aws.String(id),
-	})
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	if id != "" {
+		in.ClientRequestToken = aws.String(id)
+	}
+	_, err := l.r.client.TransactWriteItems(ctx, in)
 	var tc *types.TransactionCanceledException
 	if !errors.As(err, &tc) {
 		return nil, err
