@@ -54,18 +54,28 @@ func (f *fixedPlan[T]) fixed(versioned.Item) (*plan[T], error) { return f.p, nil
 // plan marshals item (its version already set to the new one) and checks
 // its key and size.
 func (r *Repository[T]) plan(kind writeKind, base int64, baseIDs map[int64]string, item T) (*fixedPlan[T], error) {
-	m, err := r.schema.Marshal(item)
+	m, key, err := r.marshalItem(item, true)
 	if err != nil {
-		return nil, invalidItem(err)
-	}
-	if err := r.schema.CheckSize(m); err != nil {
 		return nil, err
 	}
-	key, err := r.schema.KeyOf(m)
-	if err != nil {
-		return nil, invalidItem(err)
-	}
 	return &fixedPlan[T]{key: key, p: &plan[T]{kind: kind, base: base, baseIDs: baseIDs, item: m, value: item}}, nil
+}
+
+// marshalItem marshals item and extracts its key, checking its size when
+// the item is to be written.
+func (r *Repository[T]) marshalItem(item T, checkSize bool) (m, key versioned.Item, err error) {
+	if m, err = r.schema.Marshal(item); err != nil {
+		return nil, nil, invalidItem(err)
+	}
+	if checkSize {
+		if err := r.schema.CheckSize(m); err != nil {
+			return nil, nil, err
+		}
+	}
+	if key, err = r.schema.KeyOf(m); err != nil {
+		return nil, nil, invalidItem(err)
+	}
+	return m, key, nil
 }
 
 func invalidItem(err error) error { return invalid("%w", err) }

@@ -24,13 +24,9 @@ func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Opti
 	if n == 0 {
 		return invalid("Delete of a %s at version 0: it was never stored (use DeleteKey to delete by key)", r.schema.Type)
 	}
-	m, err := r.schema.Marshal(item)
+	_, key, err := r.marshalItem(item, false)
 	if err != nil {
-		return invalidItem(err)
-	}
-	key, err := r.schema.KeyOf(m)
-	if err != nil {
-		return invalidItem(err)
+		return err
 	}
 	p := &fixedPlan[T]{key: key, p: &plan[T]{kind: kindDelete, base: n}}
 	l := &loop[T]{r: r, o: o, op: "Delete", key: key, build: p.fixed}

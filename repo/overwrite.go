@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -33,27 +31,18 @@ func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*O
 		return zero, err
 	}
 	s := r.schema
-	m, err := s.Marshal(item)
-	if err != nil {
-		return zero, invalidItem(err)
-	}
-	if err := s.CheckSize(m); err != nil {
-		return zero, err
-	}
-	key, err := s.KeyOf(m)
-	if err != nil {
-		return zero, invalidItem(err)
-	}
-	ver := expression.NameNoDotSplit(s.Version.Attr)
-	u := s.Replace(m, s.Version.Attr).
-		Set(ver, expression.Plus(ver.IfNotExists(expression.Value(0)), expression.Value(1)))
-	e, err := expression.NewBuilder().WithUpdate(u).Build()
+	m, key, err := r.marshalItem(item, true)
 	if err != nil {
 		return zero, err
 	}
+	w, err := buildWrite(writeSpec{schema: s, table: r.table, key: key, kind: kindOverwrite, item: m})
+	if err != nil {
+		return zero, err
+	}
+	u := w.Update
 	out, err := r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(r.table), Key: key,
-		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
 	if err != nil {

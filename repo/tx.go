@@ -590,16 +590,9 @@ func (r *Repository[T]) txWrite(tx *Tx, op string, item *T, kind writeKind) erro
 	}
 	cp := *item
 	s.SetVersion(reflect.ValueOf(&cp).Elem(), next)
-	m, err := s.Marshal(cp)
+	m, key, err := r.marshalItem(cp, true)
 	if err != nil {
-		return tx.fail(invalidItem(err))
-	}
-	if err := s.CheckSize(m); err != nil {
 		return tx.fail(err)
-	}
-	key, err := s.KeyOf(m)
-	if err != nil {
-		return tx.fail(invalidItem(err))
 	}
 	var old versioned.Item
 	if prev, ok := tx.byKey[txKey(r.table, key)]; ok && prev.read && prev.found && prev.spec.base == n {
@@ -645,13 +638,9 @@ func (r *Repository[T]) TxDelete(tx *Tx, item T) error {
 	if n == 0 {
 		return tx.fail(invalid("TxDelete of a %s at version 0: it was never stored", s.Type))
 	}
-	m, err := s.Marshal(item)
+	_, key, err := r.marshalItem(item, false)
 	if err != nil {
-		return tx.fail(invalidItem(err))
-	}
-	key, err := s.KeyOf(m)
-	if err != nil {
-		return tx.fail(invalidItem(err))
+		return tx.fail(err)
 	}
 	return tx.stage(&txOp{op: "Delete", decode: r.decodeAny, spec: r.spec(key, kindDelete, n, nil, nil)})
 }
@@ -661,13 +650,9 @@ func (r *Repository[T]) TxDelete(tx *Tx, item T) error {
 func (r *Repository[T]) TxCheck(tx *Tx, item T) error {
 	s := r.schema
 	n := s.VersionOf(reflect.ValueOf(&item).Elem())
-	m, err := s.Marshal(item)
+	_, key, err := r.marshalItem(item, false)
 	if err != nil {
-		return tx.fail(invalidItem(err))
-	}
-	key, err := s.KeyOf(m)
-	if err != nil {
-		return tx.fail(invalidItem(err))
+		return tx.fail(err)
 	}
 	kind := kindCheck
 	if n == 0 {
@@ -683,17 +668,9 @@ func (r *Repository[T]) TxOverwrite(tx *Tx, item *T) error {
 	if item == nil {
 		return tx.fail(invalid("TxOverwrite of a nil item"))
 	}
-	s := r.schema
-	m, err := s.Marshal(*item)
+	m, key, err := r.marshalItem(*item, true)
 	if err != nil {
-		return tx.fail(invalidItem(err))
-	}
-	if err := s.CheckSize(m); err != nil {
 		return tx.fail(err)
-	}
-	key, err := s.KeyOf(m)
-	if err != nil {
-		return tx.fail(invalidItem(err))
 	}
 	return tx.stage(&txOp{op: "Overwrite", decode: r.decodeAny, spec: r.spec(key, kindOverwrite, 0, nil, m)})
 }
