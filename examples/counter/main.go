@@ -1,8 +1,10 @@
 // Command counter runs many goroutines that increment one item through
 // Repository.Update, then checks that no increment was lost or applied
 // twice, and prints commits, conflicts and DynamoDB requests per commit.
+// By default the goroutines queue locally (one request per commit); with
+// -noqueue they contend through DynamoDB as separate processes would.
 //
-//	go run ./examples/counter [-workers 16] [-increments 50] [-endpoint URL]
+//	go run ./examples/counter [-workers 16] [-increments 50] [-noqueue] [-endpoint URL]
 package main
 
 import (
@@ -28,6 +30,7 @@ type Counter struct {
 func main() {
 	workers := flag.Int("workers", 16, "goroutines incrementing the counter")
 	increments := flag.Int("increments", 50, "increments per goroutine")
+	noQueue := flag.Bool("noqueue", false, "turn local queueing off: every goroutine contends through DynamoDB, as separate processes would")
 	flag.Parse()
 	ctx := context.Background()
 	var requests ddblocal.RequestCounter
@@ -40,6 +43,7 @@ func main() {
 	var conflicts atomic.Int64
 	counters, err := repo.New[Counter](client, "counter-demo", func(o *repo.Options) {
 		o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
+		o.DisableLocalQueue = *noQueue
 	})
 	if err != nil {
 		demo.Fatal(err)
