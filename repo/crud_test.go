@@ -341,3 +341,26 @@ func TestCreateTable(t *testing.T) {
 		t.Fatalf("CreateTable over a table with another key: %v, want ErrTableMismatch", err)
 	}
 }
+
+// A table whose key is not T's: a clear error naming both, not a raw
+// validation message.
+func TestWrongKeySchema(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	newRepo[Entry](t, e) // the table has key user+seq
+	accounts, err := repo.New[Account](e.client, e.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	inc := func(a *Account) error { a.Balance++; return nil }
+	for name, err := range map[string]error{
+		"Get":    func() error { _, err := accounts.Get(ctx, repo.Key("a1")); return err }(),
+		"Create": func() error { _, err := accounts.Create(ctx, Account{ID: "a1"}); return err }(),
+		"Update": func() error { _, err := accounts.Update(ctx, repo.Key("a1"), inc); return err }(),
+	} {
+		if !errors.Is(err, repo.ErrTableMismatch) || !strings.Contains(err.Error(), e.table) || !strings.Contains(err.Error(), "hash id S") {
+			t.Errorf("%s on a table with another key: %v, want ErrTableMismatch naming the table and the key", name, err)
+		}
+	}
+}

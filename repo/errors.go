@@ -30,7 +30,8 @@ var (
 	// fn, a key of the wrong type, a changed key, a bad option). No request
 	// was sent.
 	ErrInvalidArgument = errors.New("repo: invalid argument")
-	// ErrTableMismatch: CreateTable found the table with another key schema.
+	// ErrTableMismatch: the table has another key schema than the item
+	// type (found by CreateTable, or by DynamoDB refusing a key).
 	ErrTableMismatch = errors.New("repo: table key schema mismatch")
 
 	// ErrVersionOverflow and ErrItemTooLarge are versioned's, here for

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ddbocc/ddbocc/versioned"
 )
@@ -123,13 +125,42 @@ func (r *Repository[T]) getRaw(ctx context.Context, key versioned.Item, consiste
 	return out.Item, nil
 }
 
-// apiErr names the table in a missing-table error.
+// apiErr names the table in an error from DynamoDB, and says so when the
+// table is missing or its key schema is not T's.
 func (r *Repository[T]) apiErr(err error) error {
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return fmt.Errorf("%w: %s: %w", ErrTableNotFound, r.table, err)
 	}
-	return err
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" && keyMismatch(ae.ErrorMessage()) {
+		return fmt.Errorf("%w: table %s does not have the key of %s (%s): %w", ErrTableMismatch, r.table, r.schema.Type, r.keyDesc(), err)
+	}
+	return fmt.Errorf("repo: table %s: %w", r.table, err)
+}
+
+// keyMismatch recognises DynamoDB's messages for a key that does not fit
+// the table's key schema.
+func keyMismatch(msg string) bool {
+	for _, m := range []string{
+		"key element does not match the schema",
+		"number of conditions on the keys is invalid",
+		"required keys was not given a value",
+	} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Repository[T]) keyDesc() string {
+	s := r.schema
+	d := fmt.Sprintf("hash %s %s", s.Hash.Attr, s.HashType)
+	if s.HasRange {
+		d += fmt.Sprintf(", range %s %s", s.Range.Attr, s.RangeType)
+	}
+	return d
 }
 
 func (r *Repository[T]) notFound(key versioned.Item) error {
