@@ -103,10 +103,15 @@ func (r *Repository[T]) key(k ItemKey) (versioned.Item, error) {
 	return key, nil
 }
 
+// decode unmarshals a stored item; on error it returns the zero T, never a
+// half-decoded one.
 func (r *Repository[T]) decode(item versioned.Item) (T, error) {
 	var t T
-	err := r.schema.Unmarshal(item, &t)
-	return t, err
+	if err := r.schema.Unmarshal(item, &t); err != nil {
+		var zero T
+		return zero, fmt.Errorf("repo: table %s: %w", r.table, err)
+	}
+	return t, nil
 }
 
 // getRaw reads the stored item; (nil, nil) when there is none.
