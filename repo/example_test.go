@@ -115,3 +115,52 @@ func ExampleRepository_Query() {
 	// u1 3 open
 	// u1 4 open
 }
+
+// Move money between two accounts and record it in a ledger, all or
+// nothing; the function runs again if another writer changed an account.
+func ExampleTransact() {
+	ctx := context.Background()
+	client := exampleClient()
+	accounts, err := repo.New[Account](client, uniqueTable("tx-accounts"))
+	if err != nil {
+		panic(err)
+	}
+	ledger, err := repo.New[LedgerEntry](client, uniqueTable("tx-ledger"))
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range []interface{ CreateTable(context.Context) error }{accounts, ledger} {
+		if err := r.CreateTable(ctx); err != nil {
+			panic(err)
+		}
+	}
+	accounts.Create(ctx, Account{ID: "a1", Balance: 100})
+	accounts.Create(ctx, Account{ID: "a2", Balance: 0})
+
+	var from, to Account
+	err = repo.Transact(ctx, client, func(tx *repo.Tx) error {
+		items, _, err := accounts.TxGetMany(tx, repo.Key("a1"), repo.Key("a2"))
+		if err != nil {
+			return err
+		}
+		from, to = items[0], items[1]
+		if from.Balance < 30 {
+			return errors.New("insufficient funds")
+		}
+		from.Balance -= 30
+		to.Balance += 30
+		if err := accounts.TxSave(tx, &from); err != nil {
+			return err
+		}
+		if err := accounts.TxSave(tx, &to); err != nil {
+			return err
+		}
+		return ledger.TxCreate(tx, &LedgerEntry{ID: "e1", From: "a1", To: "a2", Amount: 30})
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("a1 %d (version %d), a2 %d (version %d)\n", from.Balance, from.Version, to.Balance, to.Version)
+	// Output:
+	// a1 70 (version 2), a2 30 (version 2)
+}
