@@ -31,8 +31,8 @@ type Condition struct {
 }
 
 func (c Condition) validate() error {
-	if err := checkTableName(c.Table); err != nil {
-		return fmt.Errorf("guard %s: %w", c.Name, err)
+	if p := tableNameProblem(c.Table); p != "" {
+		return invalid("guard %s: table name %q: %s", c.Name, c.Table, p)
 	}
 	if len(c.Key) == 0 {
 		return invalid("guard %s: no key", c.Name)

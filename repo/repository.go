@@ -66,15 +66,23 @@ func isNil(c API) bool {
 }
 
 func checkTableName(t string) error {
+	if p := tableNameProblem(t); p != "" {
+		return invalid("table name %q: %s", t, p)
+	}
+	return nil
+}
+
+// tableNameProblem says what DynamoDB would refuse in a table name, or "".
+func tableNameProblem(t string) string {
 	if len(t) < 3 || len(t) > 255 {
-		return invalid("table name %q: want 3 to 255 characters", t)
+		return "want 3 to 255 characters"
 	}
 	for _, c := range t {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return invalid("table name %q: only letters, digits, '_', '-' and '.' are allowed", t)
+			return "only letters, digits, '_', '-' and '.' are allowed"
 		}
 	}
-	return nil
+	return ""
 }
 
 // Table returns the table name. Safe for concurrent use.
