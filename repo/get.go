@@ -1,11 +1,17 @@
 package repo
 
-import "context"
+import (
+	"context"
+
+	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
+)
 
 // Get reads the item stored under k: strongly consistent unless
 // Options.EventuallyConsistent is set. It returns an error matching
-// [ErrNotFound] when there is none. Get blocks for one request (the SDK may
-// retry it); cancelling ctx abandons it. Safe for concurrent use.
+// [ErrNotFound] when there is none. Transient errors (throttling, 5xx,
+// timeouts) are retried under Options.Retry. Get blocks until answered;
+// cancelling ctx abandons it. Safe for concurrent use.
 func (r *Repository[T]) Get(ctx context.Context, k ItemKey, optFns ...func(*Options)) (T, error) {
 	var zero T
 	if err := checkCtx(ctx); err != nil {
@@ -19,7 +25,11 @@ func (r *Repository[T]) Get(ctx context.Context, k ItemKey, optFns ...func(*Opti
 	if err != nil {
 		return zero, err
 	}
-	item, err := r.getRaw(ctx, key, !o.EventuallyConsistent)
+	var item versioned.Item
+	err = retry.Do(ctx, o.Retry, func(ctx context.Context, _ int) error {
+		item, err = r.getRaw(ctx, key, !o.EventuallyConsistent)
+		return err
+	}, r.retryObserver(o, "Get"))
 	if err != nil {
 		return zero, err
 	}

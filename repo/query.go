@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbocc/ddbocc/retry"
 	"github.com/ddbocc/ddbocc/versioned"
 )
 
@@ -105,8 +106,8 @@ func RangeBeginsWith(prefix string) RangeCondition {
 //
 // On an error the iterator yields it once with a zero T and stops; a bad
 // hash or range value is yielded before any request is sent. Breaking out
-// of the loop stops paging. Each page is one request, blocking while the
-// loop waits; cancelling ctx ends the iteration with ctx's error. The
+// of the loop stops paging. Each page is one request (transient errors are
+// retried under the repository's Options.Retry), blocking while the loop waits; cancelling ctx ends the iteration with ctx's error. The
 // iterator may be used once per range loop, from one goroutine at a time.
 func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*QueryOptions)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
@@ -118,9 +119,14 @@ func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*Que
 		}
 		n := 0
 		for {
-			out, err := r.client.Query(ctx, in)
+			var out *dynamodb.QueryOutput
+			err := retry.Do(ctx, r.opts.Retry, func(ctx context.Context, _ int) error {
+				var err error
+				out, err = r.client.Query(ctx, in)
+				return r.apiErr(err)
+			}, r.retryObserver(r.opts, "Query"))
 			if err != nil {
-				yield(zero, r.apiErr(err))
+				yield(zero, err)
 				return
 			}
 			for _, item := range out.Items {

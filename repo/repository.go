@@ -141,6 +141,9 @@ func (r *Repository[T]) getRaw(ctx context.Context, key versioned.Item, consiste
 // apiErr names the table in an error from DynamoDB, and says so when the
 // table is missing or its key schema is not T's.
 func (r *Repository[T]) apiErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return fmt.Errorf("%w: %s: %w", ErrTableNotFound, r.table, err)

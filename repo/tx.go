@@ -41,6 +41,9 @@ type Tx struct {
 	ops    []*txOp
 	byKey  map[string]*txOp
 	err    error                     // the first staging error
+	// transient is the last read error worth retrying (throttling, 5xx):
+	// when fn returns it, the transaction runs again instead of stopping.
+	transient error
 	cached map[string]versioned.Item // current items returned by the last cancellation
 	token  string
 }
@@ -85,6 +88,14 @@ func (tx *Tx) stage(op *txOp) error {
 	return nil
 }
 
+// readFailed remembers a read error that a re-run may get past.
+func (tx *Tx) readFailed(err error) error {
+	if c := retry.Classify(err); c == retry.Transient || c == retry.Conflict {
+		tx.transient = err
+	}
+	return err
+}
+
 func (tx *Tx) fail(err error) error {
 	if tx.err == nil {
 		tx.err = err
@@ -112,7 +123,9 @@ func (tx *Tx) Check(c Condition) error {
 // reused by the next attempt's reads instead of reading again.
 //
 // fn may run several times and must only stage through its Tx. An error
-// from fn stops Transact with nothing written and is returned as is. A
+// from fn stops Transact with nothing written and is returned as is, except
+// a transient error of a read through the Tx (throttling, 5xx, timeouts)
+// that fn passes on: then fn runs again under the retry policy. A
 // transaction that stages no write commits nothing and sends no request.
 // Limits refused before sending: more than [MaxTxOps] operations, the same
 // item written twice, a request over [MaxTxBytes]; a nil fn or client.
@@ -172,6 +185,9 @@ func (r *txRun) attempt(ctx context.Context, n int) error {
 	}
 	tx := &Tx{ctx: ctx, client: r.client, byKey: map[string]*txOp{}, cached: r.cached, token: newWriteID()}
 	if err := r.fn(tx); err != nil {
+		if tx.transient != nil && errors.Is(err, tx.transient) {
+			return err // a read failed for a passing reason: run fn again
+		}
 		return retry.MarkPermanent(err)
 	}
 	if tx.err != nil {
@@ -466,7 +482,7 @@ func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []b
 	if len(gets) > 0 {
 		out, err := tx.client.TransactGetItems(tx.ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
 		if err != nil {
-			return nil, nil, r.apiErr(err)
+			return nil, nil, tx.readFailed(r.apiErr(err))
 		}
 		for j, resp := range out.Responses {
 			fetched[idx[j]] = resp.Item
@@ -509,7 +525,7 @@ func (r *Repository[T]) txRead(tx *Tx, key versioned.Item) (versioned.Item, bool
 	}
 	raw, err := r.getRaw(tx.ctx, key, true)
 	if err != nil {
-		return nil, false, err
+		return nil, false, tx.readFailed(err)
 	}
 	return r.txRecord(tx, key, raw, true)
 }

@@ -70,14 +70,19 @@ func (l *loop[T]) sdkRetry() func(*dynamodb.Options) {
 // The loop retries instead, after finding out what was stored.
 func noSDKRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
-func (l *loop[T]) run(ctx context.Context) (T, error) {
-	err := retry.Do(ctx, l.o.Retry, l.attempt, func(ro *retry.Options) {
-		if f := l.o.Observer.Retry; f != nil {
+// retryObserver passes retry.Do's retries on to Options.Observer.Retry.
+func (r *Repository[T]) retryObserver(o Options, op string) func(*retry.Options) {
+	return func(ro *retry.Options) {
+		if f := o.Observer.Retry; f != nil {
 			ro.OnRetry = func(a retry.Attempt) {
-				f(RetryEvent{Table: l.r.table, Op: l.op, Attempt: a.Number, Err: a.Err, Delay: a.Delay})
+				f(RetryEvent{Table: r.table, Op: op, Attempt: a.Number, Err: a.Err, Delay: a.Delay})
 			}
 		}
-	})
+	}
+}
+
+func (l *loop[T]) run(ctx context.Context) (T, error) {
+	err := retry.Do(ctx, l.o.Retry, l.attempt, l.r.retryObserver(l.o, l.op))
 	if err != nil {
 		var zero T
 		if len(l.pending) > 0 && !errors.Is(err, ErrOutcomeUnknown) {
@@ -305,7 +310,7 @@ func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
 		if w.id != "" {
 			u = setWriteID(u, w)
 		}
-		e, err := versioned.Expr(u, s.VersionIs(w.base))
+		e, err := versioned.Expr(u, baseCond(w))
 		if err != nil {
 			return types.TransactWriteItem{}, err
 		}
@@ -316,7 +321,7 @@ func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
 			ReturnValuesOnConditionCheckFailure: allOld,
 		}}, nil
 	case kindCheck:
-		e, err := versioned.CondExpr(s.VersionIs(w.base))
+		e, err := versioned.CondExpr(baseCond(w))
 		if err != nil {
 			return types.TransactWriteItem{}, err
 		}
@@ -412,6 +417,20 @@ type transientError struct{ err error }
 func (e *transientError) Error() string           { return e.err.Error() }
 func (e *transientError) Unwrap() error           { return e.err }
 func (e *transientError) RetryClass() retry.Class { return retry.Transient }
+
+// baseCond is the condition of a write or check based on version w.base:
+// the version, and, when the write id stored with that version is known,
+// that id too. Versions start again at 1 when an item is deleted and
+// created anew; the id tells the new item from the one that was read, so a
+// write based on the old one cannot land on the new one (ABA).
+func baseCond(w writeSpec) expression.ConditionBuilder {
+	c := w.schema.VersionIs(w.base)
+	if id := w.baseIDs[w.base]; id != "" {
+		entry := expression.NameNoDotSplit(w.idAttr).AppendName(expression.NameNoDotSplit(strconv.FormatInt(w.base, 10)))
+		c = c.And(entry.Equal(expression.Value(&types.AttributeValueMemberS{Value: id})))
+	}
+	return c
+}
 
 // setWriteID adds the write's id to the update. When the base item's id map
 // is known, only the new entry is SET and the oldest entries beyond the

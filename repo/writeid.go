@@ -112,12 +112,14 @@ type pending[T any] struct {
 func (p *pending[T]) outcome(cur versioned.Item, s *versioned.Schema, attr string) outcome {
 	if cur == nil {
 		switch p.kind {
-		case kindCreate:
-			return notApplied
 		case kindDelete, kindDeleteKey:
+			// Gone, as asked. (If another writer deleted it first, this
+			// call still reports success: documented.)
 			return applied
 		}
-		return unknown // a later delete hides whether the write happened
+		// A create that never arrived, or one that was stored and then
+		// deleted by someone else: creating again could apply it twice.
+		return unknown
 	}
 	ids := writeIDs(cur, attr)
 	if p.id != "" && ids[p.version] == p.id {

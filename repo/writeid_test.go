@@ -53,7 +53,7 @@ func TestPendingOutcome(t *testing.T) {
 		{"blind save: nothing happened", blind, stored(3, map[int64]string{3: "any"}), notApplied},
 		{"blind save: applied", blind, stored(5, map[int64]string{4: "me", 5: "y"}), applied},
 		{"blind save: moved on", blind, stored(5, map[int64]string{4: "other", 5: "y"}), unknown},
-		{"create: nothing stored", create, nil, notApplied},
+		{"create: nothing stored (never arrived, or created and deleted)", create, nil, unknown},
 		{"create: ours", create, stored(2, map[int64]string{1: "me", 2: "y"}), applied},
 		{"create: someone else's", create, stored(1, map[int64]string{1: "other"}), notApplied},
 		{"delete: gone", del, nil, applied},
