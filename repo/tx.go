@@ -40,12 +40,12 @@ type Tx struct {
 	client API
 	ops    []*txOp
 	byKey  map[string]*txOp
-	err    error                     // the first staging error
+	err    error // the first staging error
 	// transient is the last read error worth retrying (throttling, 5xx):
 	// when fn returns it, the transaction runs again instead of stopping.
 	transient error
-	cached map[string]versioned.Item // current items returned by the last cancellation
-	token  string
+	cached    map[string]versioned.Item // current items returned by the last cancellation
+	token     string
 }
 
 // Context returns the transaction's context.
