@@ -254,8 +254,12 @@ func (r *txRun) commit(ctx context.Context, tx *Tx, in *dynamodb.TransactWriteIt
 	}
 	var tc *types.TransactionCanceledException
 	if !errors.As(err, &tc) {
-		if ambiguous(ctx, err) {
-			r.sent = in // send the same request, same token, again
+		if retry.Classify(err) == retry.Transient || ctx.Err() != nil {
+			// The SDK's retries of this commit may hide that an earlier
+			// try was stored (a lost response, then a throttled retry), so
+			// after any transient failure the same request goes again with
+			// the same token: DynamoDB applies it at most once.
+			r.sent = in
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: Transact: the commit's response was lost: %w", ErrOutcomeUnknown, err)
 			}

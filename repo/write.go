@@ -386,7 +386,9 @@ func (l *loop[T]) sendGuarded(ctx context.Context, w types.TransactWriteItem, id
 	if id != "" {
 		in.ClientRequestToken = aws.String(id)
 	}
-	_, err := l.r.client.TransactWriteItems(ctx, in)
+	// Without SDK retries, as for single writes: a retry's answer (say,
+	// throttled) would hide that the first attempt was stored.
+	_, err := l.r.client.TransactWriteItems(ctx, in, l.sdkRetry())
 	var tc *types.TransactionCanceledException
 	if !errors.As(err, &tc) {
 		return nil, err

@@ -125,16 +125,28 @@ func (p *pending[T]) outcome(cur versioned.Item, s *versioned.Schema, attr strin
 	if p.id != "" && ids[p.version] == p.id {
 		return applied
 	}
-	if p.kind == kindCreate || p.kind == kindDeleteKey {
+	switch p.kind {
+	case kindCreate:
 		return notApplied // the item is there and is not ours
+	case kindDeleteKey:
+		// There is an item under the key: ours was not deleted, or it was
+		// and someone created another; deleting it again could be a
+		// second delete.
+		return unknown
 	}
 	v, err := s.StoredVersion(cur)
 	if err != nil {
 		return unknown
 	}
-	sameBase := !p.baseIDs || ids[p.base] == p.baseID
-	if v == p.base && sameBase {
+	if v == p.base && p.baseIDs && ids[p.base] == p.baseID {
 		return notApplied // nothing happened since the base
+	}
+	if v == p.base && !p.baseIDs && p.kind == kindSave {
+		// A blind Save: the same version is stored. Had ours landed, the
+		// version would have moved on, unless the item was deleted and
+		// created anew since; writing again is what a Save of that
+		// version asks for either way.
+		return notApplied
 	}
 	if p.baseIDs && p.baseID != "" && ids[p.base] == p.baseID {
 		if other, ok := ids[p.version]; ok && other != p.id {

@@ -57,7 +57,9 @@ func TestPendingOutcome(t *testing.T) {
 		{"create: ours", create, stored(2, map[int64]string{1: "me", 2: "y"}), applied},
 		{"create: someone else's", create, stored(1, map[int64]string{1: "other"}), notApplied},
 		{"delete: gone", del, nil, applied},
-		{"delete: still there", del, stored(3, map[int64]string{3: "x"}), notApplied},
+		{"delete: still there, same lineage", del, stored(3, map[int64]string{3: "x"}), notApplied},
+		{"blind delete: an item at the same version (maybe re-created)", pending[acct]{kind: kindDelete, base: 3, version: 4}, stored(3, map[int64]string{3: "y"}), unknown},
+		{"delete by key: an item is there", pending[acct]{kind: kindDeleteKey}, stored(1, map[int64]string{1: "y"}), unknown},
 	}
 	for _, c := range cases {
 		if got := c.p.outcome(c.cur, s, attr); got != c.want {
