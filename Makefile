@@ -35,7 +35,7 @@ FUZZ_TARGETS ?= $(shell grep -rEo --include='*_test.go' --exclude-dir=.cache --e
 	'^func Fuzz[A-Za-z0-9_]+' . 2>/dev/null \
 	| sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+)$$|\1:\2|' | sort -u)
 
-.PHONY: all dynamodb-local test demo bench fuzz clean
+.PHONY: all dynamodb-local test demo bench fuzz clean stress
 
 all: test
 
@@ -59,6 +59,12 @@ fuzz: dynamodb-local
 		echo "== $$name in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run "^$$" -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 	done'
+
+# The fault-injection and linearizability suites of repo at their long sizes
+# (several minutes), verbose: each test logs its seed (replay one with
+# DDBOCC_SEED=n), the faults injected, and what it checked.
+stress: dynamodb-local
+	DDBOCC_STRESS=1 bash $(WITH_DDB) $(GO) test -race -count=1 -timeout 30m -run 'Fault|Linearizab' -v ./repo/
 
 clean:
 	rm -rf .cache

@@ -127,7 +127,10 @@ func (p *pending[T]) outcome(cur versioned.Item, s *versioned.Schema, attr strin
 	}
 	switch p.kind {
 	case kindCreate:
-		return notApplied // the item is there and is not ours
+		// An item that is not ours: it was created first, or ours was
+		// stored, deleted and this one created since. Only the first
+		// would make "already exists" true.
+		return unknown
 	case kindDeleteKey:
 		// There is an item under the key: ours was not deleted, or it was
 		// and someone created another; deleting it again could be a

@@ -55,7 +55,7 @@ func TestPendingOutcome(t *testing.T) {
 		{"blind save: moved on", blind, stored(5, map[int64]string{4: "other", 5: "y"}), unknown},
 		{"create: nothing stored (never arrived, or created and deleted)", create, nil, unknown},
 		{"create: ours", create, stored(2, map[int64]string{1: "me", 2: "y"}), applied},
-		{"create: someone else's", create, stored(1, map[int64]string{1: "other"}), notApplied},
+		{"create: someone else's (first, or after ours was deleted)", create, stored(1, map[int64]string{1: "other"}), unknown},
 		{"delete: gone", del, nil, applied},
 		{"delete: still there, same lineage", del, stored(3, map[int64]string{3: "x"}), notApplied},
 		{"blind delete: an item at the same version (maybe re-created)", pending[acct]{kind: kindDelete, base: 3, version: 4}, stored(3, map[int64]string{3: "y"}), unknown},

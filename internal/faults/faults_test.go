@@ -1,0 +1,160 @@
+package faults_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/faults"
+)
+
+func TestMain(m *testing.M) { ddblocal.RunTests(m) }
+
+func createTable(t *testing.T) string {
+	t.Helper()
+	table := ddblocal.TableName(t)
+	_, err := ddblocal.Client(t).CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+func noRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+
+// put writes pk=key through c, n=i.
+func put(ctx context.Context, c *dynamodb.Client, table, key string, i int) error {
+	_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: key}, "n": &types.AttributeValueMemberN{Value: fmt.Sprint(i)},
+	}})
+	return err
+}
+
+func stored(t *testing.T, table, key string) bool {
+	t.Helper()
+	out, err := ddblocal.Client(t).GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Item) > 0
+}
+
+// Same seed, same requests in the same order: the same decisions, and each
+// fault does what it says against DynamoDB Local.
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	table := createTable(t)
+	cfg := faults.Config{Seed: 42, Drop: 0.2, Throttle: 0.15, Error500: 0.15, Reset: 0.15, Latency: 2 * time.Millisecond, LatencyP: 0.3}
+	run := func(prefix string) ([]faults.Decision, faults.Stats) {
+		client, tr := faults.Client(ddblocal.Endpoint(t), cfg, noRetry)
+		var got []faults.Decision
+		tr.Observe = func(op string, d faults.Decision) {
+			if op != "PutItem" {
+				t.Errorf("decision for %q", op)
+			}
+			got = append(got, d)
+		}
+		ctx := context.Background()
+		for i := 0; i < 60; i++ {
+			key := fmt.Sprintf("%s-%d", prefix, i)
+			err := put(ctx, client, table, key, i)
+			d := got[len(got)-1]
+			var pt *types.ProvisionedThroughputExceededException
+			var ise *types.InternalServerError
+			switch d.Fault {
+			case faults.None:
+				if err != nil {
+					t.Errorf("request %d: no fault, error %v", i, err)
+				}
+			case faults.Throttle:
+				if !errors.As(err, &pt) {
+					t.Errorf("request %d: throttled, error %v (%T), want *types.ProvisionedThroughputExceededException", i, err, err)
+				}
+			case faults.Error500:
+				if !errors.As(err, &ise) {
+					t.Errorf("request %d: 500, error %v, want *types.InternalServerError", i, err)
+				}
+			case faults.Drop, faults.Reset:
+				if !errors.Is(err, faults.ErrInjected) {
+					t.Errorf("request %d: %v, error %v, want an injected reset", i, d.Fault, err)
+				}
+			}
+			if want := d.Fault == faults.None || d.Fault == faults.Drop; stored(t, table, key) != want {
+				t.Errorf("request %d with fault %v: stored = %v, want %v", i, d.Fault, !want, want)
+			}
+		}
+		return got, tr.Stats()
+	}
+	a, sa := run("a")
+	b, sb := run("b")
+	if !slices.Equal(a, b) || sa != sb {
+		t.Fatalf("same seed, different decisions:\n%v\n%v\n%v\n%v", a, b, sa, sb)
+	}
+	if sa.Drop == 0 || sa.Throttle == 0 || sa.Error500 == 0 || sa.Reset == 0 || sa.Delayed == 0 {
+		t.Fatalf("60 requests did not see every fault: %v", sa)
+	}
+	t.Log(sa)
+
+	cfg.Seed = 43
+	c, _ := run("c")
+	if slices.Equal(a, c) {
+		t.Fatalf("seeds 42 and 43 gave the same decisions")
+	}
+}
+
+// Ops limits the faults to the named operations; others draw nothing.
+func TestOps(t *testing.T) {
+	t.Parallel()
+	table := createTable(t)
+	client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, Reset: 1, Ops: []string{"GetItem"}}, noRetry)
+	ctx := context.Background()
+	if err := put(ctx, client, table, "k", 1); err != nil {
+		t.Fatalf("PutItem not in Ops: %v", err)
+	}
+	_, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}})
+	if !errors.Is(err, faults.ErrInjected) {
+		t.Fatalf("GetItem with Reset 1: %v", err)
+	}
+	if s := tr.Stats(); s.Requests != 2 || s.Affected != 1 || s.Reset != 1 {
+		t.Fatalf("stats %v", s)
+	}
+}
+
+// Latency is cut short by the request's context.
+func TestLatencyHonoursContext(t *testing.T) {
+	t.Parallel()
+	table := createTable(t)
+	client, _ := faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, Latency: time.Hour, LatencyP: 1}, noRetry)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := put(ctx, client, table, "k", 1)
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("PutItem with an hour of latency and a 50ms deadline: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []faults.Config{{Drop: -0.1}, {Drop: 0.6, Reset: 0.6}, {LatencyP: 2}, {Latency: -1}} {
+		if c.Validate() == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
