@@ -1,0 +1,85 @@
+package lease
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// ErrHeld: the lease is held by another owner. A [*HeldError] carries the holder.
+	ErrHeld = errors.New("lease: held")
+	// ErrLost: the lease is no longer held. A [*LostError] says why.
+	ErrLost = errors.New("lease: lost")
+	// ErrInvalidOption: a bad option given to [New] or a call.
+	ErrInvalidOption = errors.New("lease: invalid option")
+)
+
+// HeldError is the typed form of [ErrHeld].
+type HeldError struct {
+	Name    string
+	Owner   string
+	Token   int64
+	Expires time.Time // the holder's own estimate, from its clock; informative only
+	Data    []byte
+}
+
+// Error implements error.
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("lease: %q held by %s (token %d)", e.Name, e.Owner, e.Token)
+}
+
+// Is matches [ErrHeld].
+func (e *HeldError) Is(target error) bool { return target == ErrHeld }
+
+// Reason says why a lease was lost.
+type Reason int
+
+const (
+	// TakenOver: another owner holds the record.
+	TakenOver Reason = iota + 1
+	// ReleasedElsewhere: the record was marked free by someone else.
+	ReleasedElsewhere
+	// NotRenewed: no renewal succeeded before the safe time (DynamoDB could
+	// not be reached, or answered with errors).
+	NotRenewed
+)
+
+func (r Reason) String() string {
+	switch r {
+	case TakenOver:
+		return "taken over"
+	case ReleasedElsewhere:
+		return "released elsewhere"
+	case NotRenewed:
+		return "not renewed in time"
+	}
+	return "unknown"
+}
+
+// LostError is the typed form of [ErrLost].
+type LostError struct {
+	Name   string
+	Token  int64
+	Reason Reason
+	Owner  string // the new owner for TakenOver
+	Cause  error  // the last renewal error for NotRenewed
+}
+
+// Error implements error.
+func (e *LostError) Error() string {
+	s := fmt.Sprintf("lease: %q token %d lost: %s", e.Name, e.Token, e.Reason)
+	if e.Owner != "" {
+		s += " by " + e.Owner
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+// Is matches [ErrLost].
+func (e *LostError) Is(target error) bool { return target == ErrLost }
+
+// Unwrap returns the cause, if any.
+func (e *LostError) Unwrap() error { return e.Cause }

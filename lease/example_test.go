@@ -1,0 +1,70 @@
+package lease_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/lease"
+)
+
+// exampleManager connects the examples to the test binary's DynamoDB Local.
+// In an application, pass a *dynamodb.Client made with
+// dynamodb.NewFromConfig.
+func exampleManager() *lease.Manager {
+	c, err := ddblocal.SharedClient()
+	if err != nil {
+		panic(err)
+	}
+	m, err := lease.New(c, fmt.Sprintf("example-locks-%d", rand.Int64()),
+		func(o *lease.Options) { o.Duration = 10 * time.Second })
+	if err != nil {
+		panic(err)
+	}
+	if err := m.CreateTable(context.Background()); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// A commit lock: acquire, work while l.Context() is live, release.
+func ExampleManager_Acquire() {
+	ctx := context.Background()
+	locks := exampleManager()
+	l, err := locks.Acquire(ctx, "db.events/commit")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("holding with token", l.Token())
+	released, err := l.Release(ctx)
+	fmt.Println("released:", released, err)
+	l, err = locks.Acquire(ctx, "db.events/commit")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Release(ctx)
+	fmt.Println("holding again with token", l.Token())
+	// Output:
+	// holding with token 1
+	// released: true <nil>
+	// holding again with token 3
+}
+
+// A job that must run once at a time.
+func ExampleManager_Do() {
+	ctx := context.Background()
+	locks := exampleManager()
+	err := locks.Do(ctx, "nightly-report", func(ctx context.Context) error {
+		fmt.Println("running the report")
+		return ctx.Err() // cancelled if the lease were lost
+	})
+	fmt.Println("err:", err)
+	st, _ := locks.Inspect(ctx, "nightly-report")
+	fmt.Println("held after Do:", st.Held)
+	// Output:
+	// running the report
+	// err: <nil>
+	// held after Do: false
+}

@@ -1,0 +1,289 @@
+package lease_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/lease"
+	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
+)
+
+// fakeClock is a manual clock: time moves only on Advance.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []*fakeTimer
+	changed chan struct{} // closed and replaced when waiters change
+}
+
+type fakeTimer struct {
+	c  *fakeClock
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Unix(1_000_000, 0), changed: make(chan struct{})}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) lease.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.ch <- c.now
+		return t
+	}
+	c.waiters = append(c.waiters, t)
+	c.signal()
+	return t
+}
+
+func (c *fakeClock) signal() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, w := range c.waiters {
+		if w == t {
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			c.signal()
+			return true
+		}
+	}
+	return false
+}
+
+// Advance moves the clock by d and fires due timers.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// waitTimers blocks until at least n timers are pending (real time, bounded).
+func (c *fakeClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		k, ch := len(c.waiters), c.changed
+		c.mu.Unlock()
+		if k >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("timeout waiting for %d timers (have %d)", n, k)
+		}
+	}
+}
+
+// outage is a RoundTripper that fails every request while down.
+type outage struct {
+	down atomic.Bool
+	next http.RoundTripper
+}
+
+func (o *outage) RoundTrip(r *http.Request) (*http.Response, error) {
+	if o.down.Load() {
+		return nil, errors.New("injected: connection refused")
+	}
+	return o.next.RoundTrip(r)
+}
+
+func TestHeartbeatTiming(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newFakeClock()
+	out := &outage{next: http.DefaultTransport}
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: out}
+		o.RetryMaxAttempts = 1
+	})
+	var renewed, lost atomic.Int64
+	lostc := make(chan *lease.LostError, 1)
+	m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+		o.Clock = clk
+		o.Duration = 30 * time.Second
+		o.HeartbeatInterval = 10 * time.Second
+		o.SafetyMargin = 3 * time.Second
+		o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
+		o.Observer.Lost = func(e *lease.LostError) { lost.Add(1); lostc <- e }
+		o.Repo = append(o.Repo, func(r *repo.Options) {
+			r.Retry = retry.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1, MaxAttempts: 1}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := m.Acquire(ctx, "hb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	// Renewals happen at the interval, not before.
+	for i := 1; i <= 3; i++ {
+		clk.waitTimers(t, 1)
+		clk.Advance(9 * time.Second)
+		if got := renewed.Load(); got != int64(i-1) {
+			t.Fatalf("renewal %d early: %d renewals", i, got)
+		}
+		clk.Advance(time.Second)
+		waitFor(t, func() bool { return renewed.Load() == int64(i) })
+	}
+	// Outage: safe time is last renewal send time + 30s - 3s = +27s.
+	out.down.Store(true)
+	for el := time.Duration(0); el < 26*time.Second; {
+		clk.waitTimers(t, 1)
+		clk.Advance(500 * time.Millisecond)
+		el += 500 * time.Millisecond
+		if lost.Load() != 0 {
+			t.Fatalf("lost after %v, before safe time", el)
+		}
+	}
+	var e *lease.LostError
+	for el := 26 * time.Second; e == nil; {
+		select {
+		case e = <-lostc:
+			continue
+		case <-time.After(time.Millisecond):
+		}
+		if clk.pending() > 0 {
+			clk.Advance(250 * time.Millisecond)
+			el += 250 * time.Millisecond
+			if el > 28*time.Second {
+				t.Fatalf("not lost %v after the last renewal (safe time 27s)", el)
+			}
+		}
+	}
+	if e.Reason != lease.NotRenewed || !errors.Is(l.Err(), lease.ErrLost) || l.Context().Err() == nil {
+		t.Fatalf("loss: %v; Err %v", e, l.Err())
+	}
+	<-l.Done()
+	out.down.Store(false)
+	if ok, err := l.Release(ctx); ok || err != nil {
+		t.Fatalf("Release after loss: %v %v", ok, err)
+	}
+}
+
+func waitFor(t *testing.T, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !f(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+	}
+}
+
+// TestTakeoverReason: a holder whose record is taken over is told
+// TakenOver at its next renewal, and its guarded writes are refused.
+func TestTakeoverAndGuard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clkA, clkB := newFakeClock(), newFakeClock()
+	table := ddblocal.TableName(t)
+	opts := func(c *fakeClock) func(*lease.Options) {
+		return func(o *lease.Options) {
+			o.Clock = c
+			o.Duration = 30 * time.Second
+			o.HeartbeatInterval = 10 * time.Second
+		}
+	}
+	a := newManager(t, table, opts(clkA))
+	b := newManager(t, table, opts(clkB))
+	if err := a.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.Acquire(ctx, "tk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B watches the record; A's clock does not move, so it never renews.
+	if _, err := b.TryAcquire(ctx, "tk"); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	clkB.Advance(29 * time.Second)
+	if _, err := b.TryAcquire(ctx, "tk"); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("takeover before a full duration: %v", err)
+	}
+	clkB.Advance(time.Second)
+	lb, err := b.TryAcquire(ctx, "tk")
+	if err != nil {
+		t.Fatalf("no takeover after a full duration: %v", err)
+	}
+	defer lb.Release(ctx)
+	if lb.Token() <= la.Token() {
+		t.Fatalf("token %d after %d", lb.Token(), la.Token())
+	}
+	// A's guarded write is refused.
+	type event struct {
+		ID      string `dynamo:"id,hash"`
+		Version int64  `dynamo:"version"`
+	}
+	events, err := repo.New[event](ddblocal.Client(t), ddblocal.TableName(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Create(ctx, event{ID: "e"}, repo.Guard(la.Condition())); !errors.Is(err, repo.ErrGuardFailed) || !errors.Is(err, lease.ErrLost) {
+		t.Errorf("guarded write of the old holder: %v", err)
+	}
+	if _, err := events.Create(ctx, event{ID: "e"}, repo.Guard(lb.Condition())); err != nil {
+		t.Errorf("guarded write of the holder: %v", err)
+	}
+	// A's next renewal finds the record taken over.
+	clkA.waitTimers(t, 1)
+	clkA.Advance(10 * time.Second)
+	select {
+	case <-la.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("A not told of the takeover")
+	}
+	var le *lease.LostError
+	if !errors.As(la.Err(), &le) || le.Reason != lease.TakenOver || le.Owner != b.Owner() {
+		t.Fatalf("A's loss: %v", la.Err())
+	}
+}

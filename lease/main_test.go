@@ -1,0 +1,180 @@
+package lease_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/lease"
+)
+
+func TestMain(m *testing.M) { ddblocal.RunTests(m) }
+
+func newManager(t *testing.T, table string, optFns ...func(*lease.Options)) *lease.Manager {
+	t.Helper()
+	m, err := lease.New(ddblocal.Client(t), table, optFns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func setup(t *testing.T, optFns ...func(*lease.Options)) (*lease.Manager, string) {
+	t.Helper()
+	table := ddblocal.TableName(t)
+	m := newManager(t, table, optFns...)
+	if err := m.CreateTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(context.Background()); err != nil {
+		t.Fatalf("second CreateTable: %v", err)
+	}
+	return m, table
+}
+
+func TestAcquireRelease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, table := setup(t, func(o *lease.Options) { o.Duration = 2 * time.Second; o.Data = []byte("a") })
+	b := newManager(t, table)
+
+	l, err := a.Acquire(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Token() != 1 {
+		t.Errorf("token %d, want 1", l.Token())
+	}
+	_, err = b.TryAcquire(ctx, "x")
+	var he *lease.HeldError
+	if !errors.Is(err, lease.ErrHeld) || !errors.As(err, &he) || he.Owner != a.Owner() || he.Token != 1 || string(he.Data) != "a" {
+		t.Fatalf("TryAcquire of held: %v %+v", err, he)
+	}
+	st, err := b.Inspect(ctx, "x")
+	if err != nil || !st.Held || st.Owner != a.Owner() || st.Token != 1 {
+		t.Fatalf("Inspect: %+v %v", st, err)
+	}
+	if ok, err := l.Release(ctx); !ok || err != nil {
+		t.Fatalf("Release: %v %v", ok, err)
+	}
+	if ok, err := l.Release(ctx); ok || err != nil {
+		t.Fatalf("second Release: %v %v", ok, err)
+	}
+	select {
+	case <-l.Done():
+	default:
+		t.Fatal("Done open after Release")
+	}
+	if l.Context().Err() == nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("after release: ctx %v err %v", l.Context().Err(), l.Err())
+	}
+	l2, err := b.TryAcquire(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.Token() <= l.Token() {
+		t.Errorf("token %d after %d", l2.Token(), l.Token())
+	}
+	// The old lease cannot release b's.
+	if ok, err := l.Release(ctx); ok || err != nil {
+		t.Fatalf("stale Release: %v %v", ok, err)
+	}
+	if st, _ := b.Inspect(ctx, "x"); st.Owner != b.Owner() {
+		t.Fatalf("b's lease released by a: %+v", st)
+	}
+	l2.Release(ctx)
+}
+
+func TestBadOptions(t *testing.T) {
+	t.Parallel()
+	c := ddblocal.Client(t)
+	for name, f := range map[string]func(*lease.Options){
+		"zero duration":   func(o *lease.Options) { o.Duration = -1 },
+		"heartbeat>=dur":  func(o *lease.Options) { o.Duration = time.Second; o.HeartbeatInterval = time.Second },
+		"negative margin": func(o *lease.Options) { o.SafetyMargin = -1 },
+		"margin too large": func(o *lease.Options) {
+			o.Duration = 3 * time.Second
+			o.HeartbeatInterval = time.Second
+			o.SafetyMargin = 2 * time.Second
+		},
+		"poll > max":        func(o *lease.Options) { o.PollInterval = time.Second; o.MaxPollInterval = time.Millisecond },
+		"negative skew":     func(o *lease.Options) { o.MaxClockSkew = -1 },
+		"negative free TTL": func(o *lease.Options) { o.FreeTTL = -1 },
+	} {
+		if _, err := lease.New(c, "t", f); !errors.Is(err, lease.ErrInvalidOption) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := lease.New(nil, "t"); err == nil {
+		t.Error("nil client accepted")
+	}
+}
+
+func TestLocalQueueAndTokens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, _ := setup(t, func(o *lease.Options) { o.Duration = 2 * time.Second })
+	const n, each = 4, 5
+	tokens := make(chan int64, n*each)
+	errc := make(chan error, n)
+	inside := make(chan struct{}, 1)
+	for range n {
+		go func() {
+			for range each {
+				l, err := m.Acquire(ctx, "q")
+				if err != nil {
+					errc <- err
+					return
+				}
+				select {
+				case inside <- struct{}{}:
+				default:
+					errc <- errors.New("two holders at once")
+					return
+				}
+				tokens <- l.Token()
+				<-inside
+				if _, err := l.Release(ctx); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(tokens)
+	var last int64
+	for tk := range tokens {
+		if tk <= last {
+			t.Fatalf("token %d after %d", tk, last)
+		}
+		last = tk
+	}
+}
+
+func TestDo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, _ := setup(t)
+	ran := false
+	if err := m.Do(ctx, "job", func(ctx context.Context) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatal(err, ran)
+	}
+	if st, _ := m.Inspect(ctx, "job"); st.Held {
+		t.Fatalf("held after Do: %+v", st)
+	}
+	want := errors.New("boom")
+	if err := m.Do(ctx, "job", func(ctx context.Context) error { return want }); !errors.Is(err, want) {
+		t.Fatal(err)
+	}
+	if err := m.Do(ctx, "job", nil); err == nil {
+		t.Fatal("nil fn accepted")
+	}
+}

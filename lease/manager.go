@@ -1,0 +1,375 @@
+package lease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/repo"
+)
+
+// API is the part of the DynamoDB client a [Manager] uses: the repository's
+// calls and the two TTL calls of [Manager.CreateTable]. A *dynamodb.Client
+// satisfies it.
+type API interface {
+	repo.API
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+}
+
+// Manager acquires leases stored in one table. It is safe for concurrent
+// use; share one per table and process, so that its goroutines waiting for
+// the same name queue locally.
+type Manager struct {
+	client API
+	table  string
+	opts   Options
+	recs   *repo.Repository[record]
+
+	mu      sync.Mutex
+	watched map[string]watch      // held records seen by a waiter: version and when first seen
+	slots   map[string]*localSlot // local queue per name
+}
+
+// watch is a held record as first seen by this process.
+type watch struct {
+	version int64
+	since   time.Time // monotonic, taken after the read returned
+}
+
+// localSlot is the local queue of one name: a one-token semaphore.
+type localSlot struct {
+	ch    chan struct{}
+	users int
+}
+
+// New returns a Manager of the leases in table. It validates the options
+// (errors match [ErrInvalidOption]) and sends no request. It does not block.
+func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
+	var o Options
+	for _, f := range optFns {
+		f(&o)
+	}
+	o.fill()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil client", ErrInvalidOption)
+	}
+	r, err := repo.New[record](client, table, o.Repo...)
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{client: client, table: table, opts: o, recs: r,
+		watched: map[string]watch{}, slots: map[string]*localSlot{}}, nil
+}
+
+// Owner returns the owner id this Manager writes into records. Safe for
+// concurrent use.
+func (m *Manager) Owner() string { return m.opts.Owner }
+
+// Table returns the lease table's name.
+func (m *Manager) Table() string { return m.table }
+
+// CreateTable creates the lease table (on-demand billing) if it does not
+// exist, waits until it is active, and enables TTL on the "expires"
+// attribute. It is idempotent and blocks until done or ctx is done. Safe for
+// concurrent use.
+func (m *Manager) CreateTable(ctx context.Context) error {
+	if err := m.recs.CreateTable(ctx); err != nil {
+		return err
+	}
+	d, err := m.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(m.table)})
+	if err != nil {
+		return fmt.Errorf("lease: describe TTL of %s: %w", m.table, err)
+	}
+	if t := d.TimeToLiveDescription; t != nil && (t.TimeToLiveStatus == types.TimeToLiveStatusEnabled || t.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	_, err = m.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(m.table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		// A concurrent CreateTable may have enabled it first.
+		if d, err2 := m.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(m.table)}); err2 == nil &&
+			d.TimeToLiveDescription != nil && d.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusDisabled {
+			return nil
+		}
+		return fmt.Errorf("lease: enable TTL on %s: %w", m.table, err)
+	}
+	return nil
+}
+
+// enter takes name's local slot, waiting if wait is true. It returns false
+// if the slot is taken and wait is false.
+func (m *Manager) enter(ctx context.Context, name string, wait bool) (bool, error) {
+	m.mu.Lock()
+	s := m.slots[name]
+	if s == nil {
+		s = &localSlot{ch: make(chan struct{}, 1)}
+		m.slots[name] = s
+	}
+	s.users++
+	m.mu.Unlock()
+	if wait {
+		select {
+		case s.ch <- struct{}{}:
+			return true, nil
+		case <-ctx.Done():
+			m.leave(name, false)
+			return false, ctx.Err()
+		}
+	}
+	select {
+	case s.ch <- struct{}{}:
+		return true, nil
+	default:
+		m.leave(name, false)
+		return false, nil
+	}
+}
+
+// leave gives name's local slot back (if held) and forgets it when unused.
+func (m *Manager) leave(name string, held bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.slots[name]
+	if held {
+		<-s.ch
+	}
+	if s.users--; s.users == 0 {
+		delete(m.slots, name)
+	}
+}
+
+func (m *Manager) acquireOptions(fns []func(*AcquireOptions)) (AcquireOptions, error) {
+	ao := AcquireOptions{Duration: m.opts.Duration, Data: m.opts.Data}
+	for _, f := range fns {
+		f(&ao)
+	}
+	if ao.Duration <= 0 {
+		return ao, fmt.Errorf("%w: AcquireOptions.Duration %v must be > 0", ErrInvalidOption, ao.Duration)
+	}
+	return ao, nil
+}
+
+// TryAcquire makes one attempt to acquire name. A missing or free record is
+// taken; a record held by another owner is taken over only if this Manager
+// has already watched its version stay unchanged for a full lease duration
+// (or, with Options.MaxClockSkew, its stored expiry is long past).
+// Otherwise it returns an error matching [ErrHeld], a [*HeldError] naming
+// the holder. A name held by another goroutine of this Manager is also
+// ErrHeld. TryAcquire blocks for one or two requests; cancelling ctx stops
+// it. Safe for concurrent use.
+func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
+	if ctx == nil {
+		panic("lease: nil context")
+	}
+	ao, err := m.acquireOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	start := m.opts.Clock.Now()
+	ok, err := m.enter(ctx, name, false)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &HeldError{Name: name, Owner: m.opts.Owner}
+	}
+	l, _, err := m.attempt(ctx, name, ao, start)
+	if err != nil {
+		m.leave(name, true)
+		return nil, err
+	}
+	return l, nil
+}
+
+// Acquire blocks until it holds name or ctx is done (then it returns
+// ctx's error). Goroutines of one Manager waiting for the same name queue
+// locally: one polls DynamoDB, and a local release hands the name over at
+// once. A record held by another owner is taken over after this Manager has
+// seen it unchanged for a full lease duration on its own monotonic clock.
+// Safe for concurrent use.
+func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
+	if ctx == nil {
+		panic("lease: nil context")
+	}
+	ao, err := m.acquireOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	start := m.opts.Clock.Now()
+	if _, err := m.enter(ctx, name, true); err != nil {
+		return nil, err
+	}
+	poll := m.opts.PollInterval
+	for {
+		l, wait, err := m.attempt(ctx, name, ao, start)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, ErrHeld) && !errors.Is(err, repo.ErrConflict) && !errors.Is(err, repo.ErrAlreadyExists) {
+			m.leave(name, true)
+			return nil, err
+		}
+		d := jitter(poll)
+		if wait > 0 && wait < d {
+			d = wait
+		}
+		poll = min(2*poll, m.opts.MaxPollInterval)
+		if !sleep(m.opts.Clock, d, ctx.Done()) {
+			m.leave(name, true)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// jitter returns a duration uniformly in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// attempt reads name's record and takes it if it may. On ErrHeld it also
+// returns how long until the record would be stale (0 if unknown).
+func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time) (*Lease, time.Duration, error) {
+	clk := m.opts.Clock
+	cur, err := m.recs.Get(ctx, repo.Key(name))
+	if errors.Is(err, repo.ErrNotFound) {
+		cur, err = record{Name: name}, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	seen := clk.Now() // after the read returned
+	takeover := false
+	if cur.Owner != "" {
+		stale, wait := m.stale(name, cur, seen)
+		if !stale {
+			return nil, wait, &HeldError{Name: name, Owner: cur.Owner, Token: cur.Token,
+				Expires: time.Unix(cur.Expires, 0), Data: cur.Data}
+		}
+		takeover = true
+	}
+	next := cur
+	next.Owner = m.opts.Owner
+	next.Token = cur.Version + 1
+	next.Duration = ao.Duration.Milliseconds()
+	next.Data = ao.Data
+	sent := clk.Now()
+	next.Expires = expires(time.Now(), ao.Duration)
+	stored, err := m.recs.Save(ctx, next)
+	var ce *repo.ConflictError[record]
+	if errors.As(err, &ce) {
+		// Someone else wrote first: report them as the holder.
+		c := ce.Current
+		return nil, 0, &HeldError{Name: name, Owner: c.Owner, Token: c.Token, Expires: time.Unix(c.Expires, 0), Data: c.Data}
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if stored.Token != stored.Version {
+		// Cannot happen: Save stores Version+1.
+		return nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", name, stored.Token, stored.Version)
+	}
+	m.mu.Lock()
+	delete(m.watched, name)
+	m.mu.Unlock()
+	l := m.newLease(stored, ao, sent)
+	if f := m.opts.Observer.Acquired; f != nil {
+		f(AcquiredEvent{Name: name, Token: stored.Token, Takeover: takeover, Waited: clk.Now().Sub(start)})
+	}
+	return l, 0, nil
+}
+
+// stale says whether held record cur, read at seen, may be taken over, and
+// if not, how long until it might be.
+func (m *Manager) stale(name string, cur record, seen time.Time) (bool, time.Duration) {
+	dur := time.Duration(cur.Duration) * time.Millisecond
+	if m.opts.MaxClockSkew > 0 && time.Unix(cur.Expires, 0).Before(time.Now().Add(-m.opts.MaxClockSkew)) {
+		return true, 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.watched[name]
+	if !ok || w.version != cur.Version {
+		m.watched[name] = watch{version: cur.Version, since: seen}
+		return false, dur
+	}
+	if el := seen.Sub(w.since); el < dur {
+		return false, dur - el
+	}
+	return true, 0
+}
+
+func expires(now time.Time, d time.Duration) int64 {
+	return now.Add(d + time.Second - 1).Unix()
+}
+
+// Do acquires name (blocking like [Manager.Acquire]), runs fn with the
+// lease's context, which is cancelled if the lease is lost, and releases
+// the lease. It returns fn's error, joined with the [*LostError] if the
+// lease was lost while fn ran. A nil fn is an error. Safe for concurrent
+// use.
+func (m *Manager) Do(ctx context.Context, name string, fn func(ctx context.Context) error, optFns ...func(*AcquireOptions)) error {
+	if fn == nil {
+		return fmt.Errorf("%w: nil fn", ErrInvalidOption)
+	}
+	l, err := m.Acquire(ctx, name, optFns...)
+	if err != nil {
+		return err
+	}
+	ferr := fn(l.Context())
+	_, rerr := l.Release(context.WithoutCancel(ctx))
+	if lerr := l.lostErr(); lerr != nil {
+		return errors.Join(ferr, lerr)
+	}
+	if ferr != nil {
+		return ferr
+	}
+	return rerr
+}
+
+// Status is a lease record as read by [Manager.Inspect].
+type Status struct {
+	Name    string
+	Held    bool   // an owner is recorded (it may have stopped renewing)
+	Owner   string // "" when free
+	Mine    bool   // Owner is this Manager
+	Token   int64
+	Version int64
+	// Duration is the holder's lease duration.
+	Duration time.Duration
+	// Expires is the holder's estimate of its expiry, from its wall clock:
+	// informative only, never used for takeover (unless MaxClockSkew).
+	Expires time.Time
+	Data    []byte
+	Exists  bool // a record is stored
+}
+
+// Inspect reads name's record with a strongly consistent read. It blocks
+// for one request; cancelling ctx stops it. Safe for concurrent use.
+func (m *Manager) Inspect(ctx context.Context, name string) (Status, error) {
+	cur, err := m.recs.Get(ctx, repo.Key(name))
+	if errors.Is(err, repo.ErrNotFound) {
+		return Status{Name: name}, nil
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{Name: name, Held: cur.Owner != "", Owner: cur.Owner, Mine: cur.Owner == m.opts.Owner,
+		Token: cur.Token, Version: cur.Version, Duration: time.Duration(cur.Duration) * time.Millisecond,
+		Expires: time.Unix(cur.Expires, 0), Data: cur.Data, Exists: true}, nil
+}
