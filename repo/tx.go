@@ -482,7 +482,7 @@ func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []b
 		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: aws.String(r.table), Key: key}})
 		idx = append(idx, i)
 	}
-	fetched := map[int]versioned.Item{}
+	fetched := map[int]versioned.Item{} // by key index; a nil item: fetched, none stored
 	if len(gets) > 0 {
 		out, err := tx.client.TransactGetItems(tx.ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
 		if err != nil {
@@ -494,7 +494,8 @@ func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []b
 	}
 	items, found = make([]T, len(keys)), make([]bool, len(keys))
 	for i, key := range marshaled {
-		raw, ok, err := r.txRecord(tx, key, fetched[i], fetched[i] != nil || containsIdx(idx, i))
+		raw, wasFetched := fetched[i]
+		raw, ok, err := r.txRecord(tx, key, raw, wasFetched)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -506,15 +507,6 @@ func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []b
 		}
 	}
 	return items, found, nil
-}
-
-func containsIdx(idx []int, i int) bool {
-	for _, j := range idx {
-		if j == i {
-			return true
-		}
-	}
-	return false
 }
 
 // txRead returns the item under key: from this Tx's records, the previous
