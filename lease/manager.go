@@ -151,7 +151,12 @@ func (m *Manager) leave(name string, held bool) {
 	}
 }
 
-func (m *Manager) acquireOptions(fns []func(*AcquireOptions)) (AcquireOptions, error) {
+// acquireOptions checks ctx and returns the options of one Acquire or
+// TryAcquire.
+func (m *Manager) acquireOptions(ctx context.Context, fns []func(*AcquireOptions)) (AcquireOptions, error) {
+	if ctx == nil {
+		panic("lease: nil context")
+	}
 	ao := AcquireOptions{Duration: m.opts.Duration, Data: m.opts.Data}
 	for _, f := range fns {
 		f(&ao)
@@ -171,10 +176,7 @@ func (m *Manager) acquireOptions(fns []func(*AcquireOptions)) (AcquireOptions, e
 // ErrHeld. TryAcquire blocks for one or two requests; cancelling ctx stops
 // it. Safe for concurrent use.
 func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
-	if ctx == nil {
-		panic("lease: nil context")
-	}
-	ao, err := m.acquireOptions(optFns)
+	ao, err := m.acquireOptions(ctx, optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -201,10 +203,7 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 // seen it unchanged for a full lease duration on its own monotonic clock.
 // Safe for concurrent use.
 func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
-	if ctx == nil {
-		panic("lease: nil context")
-	}
-	ao, err := m.acquireOptions(optFns)
+	ao, err := m.acquireOptions(ctx, optFns)
 	if err != nil {
 		return nil, err
 	}
