@@ -106,9 +106,11 @@ func (l *Lease) Condition() repo.Condition {
 	}
 }
 
-// finish ends the lease with err (first caller wins), closing Done and
-// cancelling Context. It reports whether err was set.
-func (l *Lease) finish(err error) bool {
+// finish ends the lease with err (first caller wins), closing Done,
+// cancelling Context and handing the local slot (with free, the record a
+// Release stored, if any) to the next local waiter. It reports whether err
+// was set.
+func (l *Lease) finish(err error, free *record) bool {
 	l.mu.Lock()
 	if l.err != nil {
 		l.mu.Unlock()
@@ -118,13 +120,13 @@ func (l *Lease) finish(err error) bool {
 	l.mu.Unlock()
 	l.cancel()
 	close(l.done)
-	l.slotOnce.Do(func() { l.m.leave(l.name, true) })
+	l.slotOnce.Do(func() { l.m.leave(l.name, true, free) })
 	return true
 }
 
 func (l *Lease) lose(e *LostError) {
 	e.Name, e.Token = l.name, l.token
-	if l.finish(e) {
+	if l.finish(e, nil) {
 		if f := l.m.opts.Observer.Lost; f != nil {
 			f(e)
 		}
@@ -244,11 +246,11 @@ func (l *Lease) Release(ctx context.Context) (bool, error) {
 	rec.Owner = ""
 	rec.Data = nil
 	rec.Expires = time.Now().Add(l.m.opts.FreeTTL).Unix()
-	_, err := l.m.recs.Save(ctx, rec)
+	stored, err := l.m.recs.Save(ctx, rec)
 	var ce *repo.ConflictError[record]
 	switch {
 	case err == nil:
-		l.finish(ErrReleased)
+		l.finish(ErrReleased, &stored)
 		return true, nil
 	case errors.As(err, &ce):
 		if ce.Current.Owner == "" {

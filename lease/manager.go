@@ -44,10 +44,13 @@ type watch struct {
 	since   time.Time // monotonic, taken after the read returned
 }
 
-// localSlot is the local queue of one name: a one-token semaphore.
+// localSlot is the local queue of one name: a one-token semaphore, and the
+// record a local Release stored, handed to the next local waiter so that it
+// need not read it again.
 type localSlot struct {
 	ch    chan struct{}
 	users int
+	free  *record
 }
 
 // New returns a Manager of the leases in table. It validates the options
@@ -125,7 +128,7 @@ func (m *Manager) enter(ctx context.Context, name string, wait bool) (bool, erro
 		case s.ch <- struct{}{}:
 			return true, nil
 		case <-ctx.Done():
-			m.leave(name, false)
+			m.leave(name, false, nil)
 			return false, ctx.Err()
 		}
 	}
@@ -133,22 +136,36 @@ func (m *Manager) enter(ctx context.Context, name string, wait bool) (bool, erro
 	case s.ch <- struct{}{}:
 		return true, nil
 	default:
-		m.leave(name, false)
+		m.leave(name, false, nil)
 		return false, nil
 	}
 }
 
 // leave gives name's local slot back (if held) and forgets it when unused.
-func (m *Manager) leave(name string, held bool) {
+// free, if not nil, is the record a Release just stored: the next local
+// waiter starts from it instead of reading.
+func (m *Manager) leave(name string, held bool, free *record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.slots[name]
 	if held {
+		s.free = free
 		<-s.ch
 	}
 	if s.users--; s.users == 0 {
 		delete(m.slots, name)
 	}
+}
+
+// handedOver returns (and forgets) the record a local Release left in
+// name's slot, or nil. The caller holds the slot.
+func (m *Manager) handedOver(name string) *record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.slots[name]
+	f := s.free
+	s.free = nil
+	return f
 }
 
 // acquireOptions checks ctx and returns the options of one Acquire or
@@ -190,7 +207,7 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 	}
 	l, _, err := m.attempt(ctx, name, ao, start)
 	if err != nil {
-		m.leave(name, true)
+		m.leave(name, true, nil)
 		return nil, err
 	}
 	return l, nil
@@ -218,7 +235,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 			return l, nil
 		}
 		if !errors.Is(err, ErrHeld) && !errors.Is(err, repo.ErrConflict) && !errors.Is(err, repo.ErrAlreadyExists) {
-			m.leave(name, true)
+			m.leave(name, true, nil)
 			return nil, err
 		}
 		d := jitter(poll)
@@ -227,7 +244,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 		}
 		poll = min(2*poll, m.opts.MaxPollInterval)
 		if !sleep(m.opts.Clock, d, ctx.Done()) {
-			m.leave(name, true)
+			m.leave(name, true, nil)
 			return nil, ctx.Err()
 		}
 	}
@@ -241,56 +258,78 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// attempt reads name's record and takes it if it may. On ErrHeld it also
-// returns how long until the record would be stale (0 if unknown).
+// attempt reads name's record (or starts from the one a local Release
+// handed over) and takes it if it may. On ErrHeld it also returns how long
+// until the record would be stale (0 if unknown).
 func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time) (*Lease, time.Duration, error) {
 	clk := m.opts.Clock
-	cur, err := m.recs.Get(ctx, repo.Key(name))
-	if errors.Is(err, repo.ErrNotFound) {
-		cur, err = record{Name: name}, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	seen := clk.Now() // after the read returned
-	takeover := false
-	if cur.Owner != "" {
-		stale, wait := m.stale(name, cur, seen)
-		if !stale {
-			return nil, wait, &HeldError{Name: name, Owner: cur.Owner, Token: cur.Token,
-				Expires: time.Unix(cur.Expires, 0), Data: cur.Data}
+	var cur record
+	if f := m.handedOver(name); f != nil {
+		cur = *f
+	} else {
+		var err error
+		cur, err = m.recs.Get(ctx, repo.Key(name))
+		if errors.Is(err, repo.ErrNotFound) {
+			cur, err = record{Name: name}, nil
 		}
-		takeover = true
+		if err != nil {
+			return nil, 0, err
+		}
 	}
-	next := cur
-	next.Owner = m.opts.Owner
-	next.Token = cur.Version + 1
-	next.Duration = ao.Duration.Milliseconds()
-	next.Data = ao.Data
-	sent := clk.Now()
-	next.Expires = expires(time.Now(), ao.Duration)
-	stored, err := m.recs.Save(ctx, next)
-	var ce *repo.ConflictError[record]
-	if errors.As(err, &ce) {
-		// Someone else wrote first: report them as the holder.
-		c := ce.Current
-		return nil, 0, &HeldError{Name: name, Owner: c.Owner, Token: c.Token, Expires: time.Unix(c.Expires, 0), Data: c.Data}
+	for try := 0; ; try++ {
+		seen := clk.Now() // after the read returned
+		takeover := false
+		if cur.Owner != "" {
+			stale, wait := m.stale(name, cur, seen)
+			if !stale {
+				return nil, wait, heldBy(cur)
+			}
+			takeover = true
+		}
+		next := cur
+		next.Owner = m.opts.Owner
+		next.Token = cur.Version + 1
+		next.Duration = ao.Duration.Milliseconds()
+		next.Data = ao.Data
+		sent := clk.Now()
+		next.Expires = expires(time.Now(), ao.Duration)
+		stored, err := m.recs.Save(ctx, next)
+		var ce *repo.ConflictError[record]
+		if errors.As(err, &ce) {
+			if ce.Current.Owner == "" && try == 0 {
+				// Released (or its version moved) since we read it: take the
+				// record the failed write returned.
+				cur = ce.Current
+				continue
+			}
+			// Someone else wrote first: report them as the holder.
+			return nil, 0, heldBy(ce.Current)
+		}
+		if errors.Is(err, repo.ErrNotFound) && try == 0 {
+			// Deleted since we read it (TTL, or by hand): create it.
+			cur = record{Name: name}
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if stored.Token != stored.Version {
+			// Cannot happen: Save stores Version+1.
+			return nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", name, stored.Token, stored.Version)
+		}
+		m.mu.Lock()
+		delete(m.watched, name)
+		m.mu.Unlock()
+		l := m.newLease(stored, ao, sent)
+		if f := m.opts.Observer.Acquired; f != nil {
+			f(AcquiredEvent{Name: name, Token: stored.Token, Takeover: takeover, Waited: clk.Now().Sub(start)})
+		}
+		return l, 0, nil
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	if stored.Token != stored.Version {
-		// Cannot happen: Save stores Version+1.
-		return nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", name, stored.Token, stored.Version)
-	}
-	m.mu.Lock()
-	delete(m.watched, name)
-	m.mu.Unlock()
-	l := m.newLease(stored, ao, sent)
-	if f := m.opts.Observer.Acquired; f != nil {
-		f(AcquiredEvent{Name: name, Token: stored.Token, Takeover: takeover, Waited: clk.Now().Sub(start)})
-	}
-	return l, 0, nil
+}
+
+func heldBy(r record) *HeldError {
+	return &HeldError{Name: r.Name, Owner: r.Owner, Token: r.Token, Expires: time.Unix(r.Expires, 0), Data: r.Data}
 }
 
 // stale says whether held record cur, read at seen, may be taken over, and

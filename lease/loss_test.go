@@ -1,0 +1,265 @@
+package lease_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/lease"
+	"github.com/ddbocc/ddbocc/repo"
+)
+
+// rawRecord mirrors the stored lease record, so that tests can write records
+// the way another (or a misbehaving) owner would.
+type rawRecord struct {
+	Name     string `dynamo:"name,hash"`
+	Owner    string `dynamo:"owner"`
+	Token    int64  `dynamo:"token"`
+	Duration int64  `dynamo:"duration_ms"`
+	Expires  int64  `dynamo:"expires"`
+	Version  int64  `dynamo:"version"`
+}
+
+func rawRecords(t *testing.T, table string) *repo.Repository[rawRecord] {
+	t.Helper()
+	r, err := repo.New[rawRecord](ddblocal.Client(t), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// dropper forwards every request and loses the response of the next n
+// UpdateItem calls after DynamoDB applied them: the ambiguous case.
+type dropper struct {
+	next    http.RoundTripper
+	n       atomic.Int32
+	dropped atomic.Int32
+}
+
+func (d *dropper) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") && d.n.Add(-1) >= 0 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		d.dropped.Add(1)
+		return nil, errors.New("injected: response lost")
+	}
+	return resp, err
+}
+
+// A renewal that DynamoDB stored but whose response was lost is recognised
+// by its write id: the lease stays held, and the next renewal goes on from
+// the stored version.
+func TestRenewalResponseLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newFakeClock()
+	d := &dropper{next: http.DefaultTransport}
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: d} })
+	var renewed atomic.Int64
+	table := ddblocal.TableName(t)
+	m, err := lease.New(client, table, func(o *lease.Options) {
+		o.Clock = clk
+		o.Duration = 30 * time.Second
+		o.HeartbeatInterval = 10 * time.Second
+		o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := m.Acquire(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	for i, drop := range []bool{true, true, false} {
+		if drop {
+			d.n.Store(1)
+		}
+		clk.waitTimers(t, 1)
+		clk.Advance(10 * time.Second)
+		waitFor(t, func() bool { return renewed.Load() == int64(i+1) || l.Err() != nil })
+		if err := l.Err(); err != nil {
+			t.Fatalf("renewal %d (response dropped: %v): lease lost: %v", i+1, drop, err)
+		}
+		st, err := m.Inspect(ctx, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(i + 2); st.Version != want || st.Token != 1 || !st.Mine {
+			t.Fatalf("after renewal %d: %+v, want version %d token 1", i+1, st, want)
+		}
+	}
+	if got := d.dropped.Load(); got != 2 {
+		t.Fatalf("%d responses dropped, want 2", got)
+	}
+	if ok, err := l.Release(ctx); !ok || err != nil {
+		t.Fatalf("Release: %v %v", ok, err)
+	}
+}
+
+// MaxClockSkew lets a waiter take over at once a record whose stored expiry
+// is older than now minus the skew; without it, or for a younger expiry,
+// the record is held.
+func TestMaxClockSkew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plain, table := setup(t)
+	raw := rawRecords(t, table)
+	now := time.Now()
+	for name, exp := range map[string]time.Time{"old": now.Add(-time.Minute), "recent": now.Add(-5 * time.Second), "live": now.Add(time.Hour)} {
+		if _, err := raw.Create(ctx, rawRecord{Name: name, Owner: "ghost", Token: 1, Duration: 2000, Expires: exp.Unix()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var takeovers atomic.Int64
+	skew := newManager(t, table, func(o *lease.Options) {
+		o.MaxClockSkew = 10 * time.Second
+		o.Observer.Acquired = func(e lease.AcquiredEvent) {
+			if e.Takeover {
+				takeovers.Add(1)
+			}
+		}
+	})
+	if _, err := plain.TryAcquire(ctx, "old"); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("without MaxClockSkew, a first look at an expired record: %v, want ErrHeld", err)
+	}
+	for _, name := range []string{"recent", "live"} {
+		var he *lease.HeldError
+		if _, err := skew.TryAcquire(ctx, name); !errors.As(err, &he) || he.Owner != "ghost" {
+			t.Fatalf("%s: %v, want held by ghost", name, err)
+		}
+	}
+	l, err := skew.TryAcquire(ctx, "old")
+	if err != nil {
+		t.Fatalf("expired beyond the skew: %v", err)
+	}
+	defer l.Release(ctx)
+	if l.Token() != 2 || takeovers.Load() != 1 {
+		t.Fatalf("token %d, %d takeovers; want 2 and 1", l.Token(), takeovers.Load())
+	}
+}
+
+// Do's fn runs with a context cancelled when the lease is lost, and Do
+// returns fn's error joined with the loss, whose reason tells a theft from
+// a release by someone else.
+func TestDoCancelledOnLoss(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		owner  string // written into the record by "someone else"
+		reason lease.Reason
+	}{
+		{"taken over", "thief", lease.TakenOver},
+		{"released elsewhere", "", lease.ReleasedElsewhere},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clk := newFakeClock()
+			m, table := setup(t, func(o *lease.Options) {
+				o.Clock = clk
+				o.Duration = 30 * time.Second
+				o.HeartbeatInterval = 10 * time.Second
+			})
+			raw := rawRecords(t, table)
+			started := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				done <- m.Do(ctx, "job", func(ctx context.Context) error {
+					close(started)
+					<-ctx.Done()
+					return ctx.Err()
+				})
+			}()
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("fn not started")
+			}
+			if _, err := raw.Update(ctx, repo.Key("job"), func(r *rawRecord) error { r.Owner = tc.owner; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			clk.waitTimers(t, 1)
+			clk.Advance(10 * time.Second)
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Do did not return after the loss")
+			}
+			var le *lease.LostError
+			if !errors.Is(err, context.Canceled) || !errors.Is(err, lease.ErrLost) || !errors.As(err, &le) ||
+				le.Reason != tc.reason || le.Owner != tc.owner || le.Name != "job" || le.Token != 1 {
+				t.Fatalf("Do: %v (%+v)", err, le)
+			}
+			// Do's Release did not touch the record it no longer held.
+			st, err := m.Inspect(ctx, "job")
+			if err != nil || st.Owner != tc.owner || st.Version != 2 {
+				t.Fatalf("record after Do: %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// A local Release hands the stored record to the next local waiter: the
+// hand-over costs the release write and the acquiring write, no read.
+func TestLocalHandoverRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &ddblocal.RequestCounter{}
+	table := ddblocal.TableName(t)
+	m, err := lease.New(ddblocal.Client(t, c.Option()), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Acquire(ctx, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *lease.Lease, 1)
+	go func() {
+		l, err := m.Acquire(ctx, "h")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	time.Sleep(50 * time.Millisecond) // the waiter is queued locally, sending nothing
+	c.Reset()
+	if _, err := first.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var second *lease.Lease
+	select {
+	case second = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("local waiter not handed the lease")
+	}
+	if second == nil {
+		t.FailNow()
+	}
+	defer second.Release(ctx)
+	ops := c.ByOperation()
+	if c.Count() != 2 || ops["UpdateItem"] != 2 {
+		t.Fatalf("hand-over sent %v, want 2 UpdateItem", ops)
+	}
+	if second.Token() != first.Token()+2 {
+		t.Fatalf("token %d after %d (release is one version)", second.Token(), first.Token())
+	}
+}
