@@ -38,22 +38,90 @@ func rawRecords(t *testing.T, table string) *repo.Repository[rawRecord] {
 }
 
 // dropper forwards every request and loses the response of the next n
-// UpdateItem calls after DynamoDB applied them: the ambiguous case.
+// writes (PutItem, UpdateItem) after DynamoDB applied them: the ambiguous
+// case. After each drop it fails the next failGets GetItem calls without
+// forwarding them.
 type dropper struct {
-	next    http.RoundTripper
-	n       atomic.Int32
-	dropped atomic.Int32
+	next     http.RoundTripper
+	n        atomic.Int32
+	failGets int32
+	gets     atomic.Int32 // GetItem calls still to fail
+	dropped  atomic.Int32
+	writes   atomic.Int32
 }
 
 func (d *dropper) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := r.Header.Get("X-Amz-Target")
+	if strings.HasSuffix(op, ".GetItem") && d.gets.Add(-1) >= 0 {
+		return nil, errors.New("injected: connection refused")
+	}
 	resp, err := d.next.RoundTrip(r)
-	if err == nil && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") && d.n.Add(-1) >= 0 {
+	write := strings.HasSuffix(op, ".UpdateItem") || strings.HasSuffix(op, ".PutItem")
+	if write {
+		d.writes.Add(1)
+	}
+	if err == nil && write && d.n.Add(-1) >= 0 {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		d.dropped.Add(1)
+		d.gets.Store(d.failGets)
 		return nil, errors.New("injected: response lost")
 	}
 	return resp, err
+}
+
+// An acquiring write whose outcome is unknown (response lost, and the read
+// that should tell fails too) was stored: Acquire takes the lease up at its
+// next read, without writing again; TryAcquire reports the unknown outcome
+// and the next TryAcquire takes the lease up.
+func TestAcquireOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	for _, try := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Acquire", true: "TryAcquire"}[try], func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := &dropper{next: http.DefaultTransport, failGets: 1}
+			client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
+				o.HTTPClient = &http.Client{Transport: d}
+				o.RetryMaxAttempts = 1
+			})
+			var acquired []lease.AcquiredEvent
+			m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+				o.PollInterval = 10 * time.Millisecond
+				o.Observer.Acquired = func(e lease.AcquiredEvent) { acquired = append(acquired, e) }
+				// One write, then one read to resolve it: that read fails.
+				o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.CreateTable(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d.n.Store(1)
+			d.writes.Store(0)
+			var l *lease.Lease
+			if try {
+				if _, err := m.TryAcquire(ctx, "u"); !errors.Is(err, repo.ErrOutcomeUnknown) {
+					t.Fatalf("TryAcquire: %v, want ErrOutcomeUnknown", err)
+				}
+				l, err = m.TryAcquire(ctx, "u")
+			} else {
+				l, err = m.Acquire(ctx, "u")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Release(ctx)
+			if d.dropped.Load() != 1 || d.writes.Load() != 1 || l.Token() != 1 || len(acquired) != 1 {
+				t.Fatalf("%d dropped, %d writes, token %d, %d acquisitions; want 1, 1 (taken up, not written again), 1, 1",
+					d.dropped.Load(), d.writes.Load(), l.Token(), len(acquired))
+			}
+			if ok, err := l.Release(ctx); !ok || err != nil {
+				t.Fatalf("Release: %v %v", ok, err)
+			}
+		})
+	}
 }
 
 // A renewal that DynamoDB stored but whose response was lost is recognised

@@ -34,8 +34,9 @@ type Manager struct {
 	recs   *repo.Repository[record]
 
 	mu      sync.Mutex
-	watched map[string]watch      // held records seen by a waiter: version and when first seen
-	slots   map[string]*localSlot // local queue per name
+	watched map[string]watch           // held records seen by a waiter: version and when first seen
+	slots   map[string]*localSlot      // local queue per name
+	unsure  map[string][]unsureAcquire // acquiring writes whose outcome is unknown, per name
 }
 
 // watch is a held record as first seen by this process.
@@ -72,7 +73,7 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 		return nil, err
 	}
 	return &Manager{client: client, table: table, opts: o, recs: r,
-		watched: map[string]watch{}, slots: map[string]*localSlot{}}, nil
+		watched: map[string]watch{}, slots: map[string]*localSlot{}, unsure: map[string][]unsureAcquire{}}, nil
 }
 
 // Owner returns the owner id this Manager writes into records. Safe for
@@ -190,7 +191,10 @@ func (m *Manager) acquireOptions(ctx context.Context, fns []func(*AcquireOptions
 // (or, with Options.MaxClockSkew, its stored expiry is long past).
 // Otherwise it returns an error matching [ErrHeld], a [*HeldError] naming
 // the holder. A name held by another goroutine of this Manager is also
-// ErrHeld. TryAcquire blocks for one or two requests; cancelling ctx stops
+// ErrHeld. If the acquiring write's outcome is unknown, the error matches
+// repo.ErrOutcomeUnknown; the next TryAcquire or Acquire of the name
+// through this Manager recognises the record if it was stored and takes
+// the lease up from there. TryAcquire blocks for one or two requests; cancelling ctx stops
 // it. Safe for concurrent use.
 func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
 	ao, err := m.acquireOptions(ctx, optFns)
@@ -218,7 +222,13 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 // locally: one polls DynamoDB, and a local release hands the name over at
 // once. A record held by another owner is taken over after this Manager has
 // seen it unchanged for a full lease duration on its own monotonic clock.
-// Safe for concurrent use.
+//
+// An acquiring write whose outcome is unknown (its response was lost and
+// the read that should have told failed too) is not an error: the next
+// read recognises the record as this Manager's (this owner, the token it
+// tried to write) and the lease is taken up from there. Errors other than
+// the record being held (DynamoDB unreachable beyond the Repo retry
+// policy, a missing table) are returned. Safe for concurrent use.
 func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
 	ao, err := m.acquireOptions(ctx, optFns)
 	if err != nil {
@@ -234,7 +244,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 		if err == nil {
 			return l, nil
 		}
-		if !errors.Is(err, ErrHeld) && !errors.Is(err, repo.ErrConflict) && !errors.Is(err, repo.ErrAlreadyExists) {
+		if !errors.Is(err, ErrHeld) && !errors.Is(err, repo.ErrConflict) && !errors.Is(err, repo.ErrAlreadyExists) && !errors.Is(err, repo.ErrOutcomeUnknown) {
 			m.leave(name, true, nil)
 			return nil, err
 		}
@@ -258,9 +268,50 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// unsureAcquire is an acquiring write whose outcome is unknown: if it was
+// stored, the record has this Manager's owner and Token and Version both
+// token. No other write leaves that state (a lease of this Manager lost
+// earlier has a smaller token), so a later read of the record recognises
+// it, and the lease is taken up from there.
+type unsureAcquire struct {
+	token int64
+	sent  time.Time // clock reading before the write was sent
+}
+
+// adopt returns the unsure acquiring write that stored cur, if any, and
+// forgets those that cur shows can no longer be (the version moved past
+// them). The caller holds name's slot.
+func (m *Manager) adopt(name string, cur record) (unsureAcquire, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	us := m.unsure[name]
+	if len(us) == 0 {
+		return unsureAcquire{}, false
+	}
+	kept := us[:0]
+	var found unsureAcquire
+	ok := false
+	for _, u := range us {
+		switch {
+		case cur.Owner == m.opts.Owner && cur.Token == u.token && cur.Version == u.token:
+			found, ok = u, true
+		case u.token > cur.Version:
+			kept = append(kept, u)
+		}
+	}
+	if ok || len(kept) == 0 {
+		delete(m.unsure, name)
+	} else {
+		m.unsure[name] = kept
+	}
+	return found, ok
+}
+
 // attempt reads name's record (or starts from the one a local Release
-// handed over) and takes it if it may. On ErrHeld it also returns how long
-// until the record would be stale (0 if unknown).
+// handed over) and takes it if it may. A record stored by an earlier
+// acquiring write of this Manager whose outcome was unknown is taken up as
+// it is. On ErrHeld it also returns how long until the record would be
+// stale (0 if unknown). The caller holds name's slot.
 func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time) (*Lease, time.Duration, error) {
 	clk := m.opts.Clock
 	var cur record
@@ -275,6 +326,9 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 		if err != nil {
 			return nil, 0, err
 		}
+	}
+	if u, ok := m.adopt(name, cur); ok {
+		return m.acquired(cur, ao, u.sent, start, false), 0, nil
 	}
 	for try := 0; ; try++ {
 		seen := clk.Now() // after the read returned
@@ -310,6 +364,12 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 			cur = record{Name: name}
 			continue
 		}
+		if errors.Is(err, repo.ErrOutcomeUnknown) {
+			m.mu.Lock()
+			m.unsure[name] = append(m.unsure[name], unsureAcquire{token: next.Token, sent: sent})
+			m.mu.Unlock()
+			return nil, 0, err
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -317,15 +377,21 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 			// Cannot happen: Save stores Version+1.
 			return nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", name, stored.Token, stored.Version)
 		}
-		m.mu.Lock()
-		delete(m.watched, name)
-		m.mu.Unlock()
-		l := m.newLease(stored, ao, sent)
-		if f := m.opts.Observer.Acquired; f != nil {
-			f(AcquiredEvent{Name: name, Token: stored.Token, Takeover: takeover, Waited: clk.Now().Sub(start)})
-		}
-		return l, 0, nil
+		return m.acquired(stored, ao, sent, start, takeover), 0, nil
 	}
+}
+
+// acquired starts the lease of stored record rec, whose acquiring write was
+// sent at sent, and tells the observer.
+func (m *Manager) acquired(rec record, ao AcquireOptions, sent, start time.Time, takeover bool) *Lease {
+	m.mu.Lock()
+	delete(m.watched, rec.Name)
+	m.mu.Unlock()
+	l := m.newLease(rec, ao, sent)
+	if f := m.opts.Observer.Acquired; f != nil {
+		f(AcquiredEvent{Name: rec.Name, Token: rec.Token, Takeover: takeover, Waited: m.opts.Clock.Now().Sub(start)})
+	}
+	return l
 }
 
 func heldBy(r record) *HeldError {
