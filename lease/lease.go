@@ -182,6 +182,7 @@ func (l *Lease) renew(ctx context.Context, start, safe time.Time) error {
 	rec := l.rec
 	l.mu.Unlock()
 	rec.Expires = expires(time.Now(), l.duration)
+	rec.TTL = l.m.ttl()
 	rctx, cancel := context.WithCancel(ctx)
 	type result struct {
 		rec record
@@ -245,7 +246,8 @@ func (l *Lease) Release(ctx context.Context) (bool, error) {
 	l.mu.Unlock()
 	rec.Owner = ""
 	rec.Data = nil
-	rec.Expires = time.Now().Add(l.m.opts.FreeTTL).Unix()
+	rec.Expires = time.Now().Unix()
+	rec.TTL = l.m.ttl()
 	stored, err := l.m.recs.Save(ctx, rec)
 	var ce *repo.ConflictError[record]
 	switch {

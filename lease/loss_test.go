@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/internal/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
@@ -25,6 +27,7 @@ type rawRecord struct {
 	Token    int64  `dynamo:"token"`
 	Duration int64  `dynamo:"duration_ms"`
 	Expires  int64  `dynamo:"expires"`
+	TTL      int64  `dynamo:"ttl"`
 	Version  int64  `dynamo:"version"`
 }
 
@@ -218,6 +221,13 @@ func TestMaxClockSkew(t *testing.T) {
 	if l.Token() != 2 || takeovers.Load() != 1 {
 		t.Fatalf("token %d, %d takeovers; want 2 and 1", l.Token(), takeovers.Load())
 	}
+	// The record is kept RecordTTL (7 days) after the write, whatever its
+	// holder's expiry: TTL must not collect a held record and restart its
+	// tokens.
+	got, err := raw.Get(ctx, repo.Key("old"))
+	if err != nil || got.TTL < time.Now().Add(7*24*time.Hour-time.Minute).Unix() {
+		t.Fatalf("ttl %v after the takeover (%v), want 7 days ahead", time.Unix(got.TTL, 0), err)
+	}
 }
 
 // Do's fn runs with a context cancelled when the lease is lost, and Do
@@ -329,5 +339,24 @@ func TestLocalHandoverRequests(t *testing.T) {
 	}
 	if second.Token() != first.Token()+2 {
 		t.Fatalf("token %d after %d (release is one version)", second.Token(), first.Token())
+	}
+}
+
+// A lease table whose TTL is on another attribute is refused: TTL there
+// could collect held records and restart their tokens.
+func TestCreateTableTTLMismatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	table := ddblocal.TableName(t)
+	if err := rawRecords(t, table).CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ddblocal.Client(t).UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newManager(t, table).CreateTable(ctx); !errors.Is(err, repo.ErrTableMismatch) || !strings.Contains(err.Error(), `"expires"`) {
+		t.Fatalf("CreateTable over TTL on expires: %v", err)
 	}
 }

@@ -99,9 +99,10 @@ func TestBadOptions(t *testing.T) {
 			o.HeartbeatInterval = time.Second
 			o.SafetyMargin = 2 * time.Second
 		},
-		"poll > max":        func(o *lease.Options) { o.PollInterval = time.Second; o.MaxPollInterval = time.Millisecond },
-		"negative skew":     func(o *lease.Options) { o.MaxClockSkew = -1 },
-		"negative free TTL": func(o *lease.Options) { o.FreeTTL = -1 },
+		"poll > max":            func(o *lease.Options) { o.PollInterval = time.Second; o.MaxPollInterval = time.Millisecond },
+		"negative skew":         func(o *lease.Options) { o.MaxClockSkew = -1 },
+		"negative record TTL":   func(o *lease.Options) { o.RecordTTL = -1 },
+		"record TTL < duration": func(o *lease.Options) { o.RecordTTL = time.Second },
 	} {
 		if _, err := lease.New(c, "t", f); !errors.Is(err, lease.ErrInvalidOption) {
 			t.Errorf("%s: %v", name, err)

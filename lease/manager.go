@@ -84,8 +84,8 @@ func (m *Manager) Owner() string { return m.opts.Owner }
 func (m *Manager) Table() string { return m.table }
 
 // CreateTable creates the lease table (on-demand billing) if it does not
-// exist, waits until it is active, and enables TTL on the "expires"
-// attribute. It is idempotent and blocks until done or ctx is done. Safe for
+// exist, waits until it is active, and enables TTL on the "ttl" attribute
+// (see Options.RecordTTL). It is idempotent and blocks until done or ctx is done. Safe for
 // concurrent use.
 func (m *Manager) CreateTable(ctx context.Context) error {
 	if err := m.recs.CreateTable(ctx); err != nil {
@@ -96,11 +96,16 @@ func (m *Manager) CreateTable(ctx context.Context) error {
 		return fmt.Errorf("lease: describe TTL of %s: %w", m.table, err)
 	}
 	if t := d.TimeToLiveDescription; t != nil && (t.TimeToLiveStatus == types.TimeToLiveStatusEnabled || t.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		if a := aws.ToString(t.AttributeName); a != attrTTL {
+			// Another attribute would let TTL delete held records and
+			// restart their tokens.
+			return fmt.Errorf("%w: lease table %s has TTL on attribute %q, want %q", repo.ErrTableMismatch, m.table, a, attrTTL)
+		}
 		return nil
 	}
 	_, err = m.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(m.table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attrTTL), Enabled: aws.Bool(true)},
 	})
 	if err != nil {
 		// A concurrent CreateTable may have enabled it first.
@@ -347,6 +352,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 		next.Data = ao.Data
 		sent := clk.Now()
 		next.Expires = expires(time.Now(), ao.Duration)
+		next.TTL = m.ttl()
 		stored, err := m.recs.Save(ctx, next)
 		var ce *repo.ConflictError[record]
 		if errors.As(err, &ce) {
@@ -417,6 +423,9 @@ func (m *Manager) stale(name string, cur record, seen time.Time) (bool, time.Dur
 	}
 	return true, 0
 }
+
+// ttl is the TTL attribute of a record written now.
+func (m *Manager) ttl() int64 { return time.Now().Add(m.opts.RecordTTL).Unix() }
 
 func expires(now time.Time, d time.Duration) int64 {
 	return now.Add(d + time.Second - 1).Unix()

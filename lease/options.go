@@ -50,10 +50,11 @@ type Options struct {
 	// 0: off.
 	MaxClockSkew time.Duration
 
-	// FreeTTL is how far in the future a released record's expiry is set,
-	// so that a TTL-enabled table collects names no longer used. Default 7
-	// days.
-	FreeTTL time.Duration
+	// RecordTTL is how long a record is kept after its last write (acquire,
+	// renewal or release) before the table's TTL may collect it, so that
+	// names no longer used go away. A collected name starts its tokens
+	// again at 1. It must be more than Duration; default 7 days.
+	RecordTTL time.Duration
 
 	// Clock is the time source (tests inject a fake). Default: the real
 	// clock.
@@ -103,10 +104,10 @@ type RenewedEvent struct {
 }
 
 const (
-	defaultDuration = 10 * time.Second
-	defaultPoll     = 50 * time.Millisecond
-	defaultMaxPoll  = 250 * time.Millisecond
-	defaultFreeTTL  = 7 * 24 * time.Hour
+	defaultDuration  = 10 * time.Second
+	defaultPoll      = 50 * time.Millisecond
+	defaultMaxPoll   = 250 * time.Millisecond
+	defaultRecordTTL = 7 * 24 * time.Hour
 )
 
 func (o *Options) fill() {
@@ -128,8 +129,8 @@ func (o *Options) fill() {
 	if o.Owner == "" {
 		o.Owner = defaultOwner()
 	}
-	if o.FreeTTL == 0 {
-		o.FreeTTL = defaultFreeTTL
+	if o.RecordTTL == 0 {
+		o.RecordTTL = defaultRecordTTL
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
@@ -151,8 +152,8 @@ func (o *Options) validate() error {
 		return bad("PollInterval %v must be > 0 and <= MaxPollInterval %v", o.PollInterval, o.MaxPollInterval)
 	case o.MaxClockSkew < 0:
 		return bad("MaxClockSkew %v must be >= 0", o.MaxClockSkew)
-	case o.FreeTTL <= 0:
-		return bad("FreeTTL %v must be > 0", o.FreeTTL)
+	case o.RecordTTL <= o.Duration:
+		return bad("RecordTTL %v must be > Duration %v", o.RecordTTL, o.Duration)
 	}
 	return nil
 }

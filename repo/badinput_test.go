@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/repo"
@@ -106,6 +107,13 @@ func TestBadInputSweep(t *testing.T) {
 		bad{"Save/too large", func() error { _, err := accounts.Save(ok, huge); return err }, repo.ErrItemTooLarge},
 		bad{"Save/empty hash", func() error { _, err := accounts.Save(ok, Account{Version: 1}); return err }, repo.ErrInvalidArgument},
 		bad{"Overwrite/too large", func() error { _, err := accounts.Overwrite(ok, huge); return err }, repo.ErrItemTooLarge},
+		bad{"Overwrite/guarded", func() error {
+			g := repo.Guard(repo.Condition{Table: "ok-table", Name: "a lease",
+				Key:  map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "l"}},
+				Cond: expression.Name("owner").Equal(expression.Value("me"))})
+			_, err := accounts.Overwrite(ok, stored, g)
+			return err
+		}, repo.ErrInvalidArgument},
 		bad{"Delete/version 0", func() error { return accounts.Delete(ok, Account{ID: "a1"}) }, repo.ErrInvalidArgument},
 		bad{"Delete/empty hash", func() error { return accounts.Delete(ok, Account{Version: 1}) }, repo.ErrInvalidArgument},
 		bad{"Save/bad guard", func() error { _, err := accounts.Save(ok, stored, badGuard); return err }, repo.ErrInvalidArgument},

@@ -19,7 +19,9 @@ import (
 // carries the new one.
 //
 // Overwrite can undo concurrent updates: use it for imports, repairs and
-// tests, not in place of [Repository.Save]. It blocks for one request (the
+// tests, not in place of [Repository.Save]. It takes no [Guard]: a guarded
+// write is a Save (or Update) with the guard, and Overwrite refuses one
+// with ErrInvalidArgument rather than write unguarded. It blocks for one request (the
 // SDK retries transient errors; a replay stores the same attributes and
 // moves the version once more). Safe for concurrent use.
 func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
@@ -27,8 +29,12 @@ func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*O
 	if err := checkCtx(ctx); err != nil {
 		return zero, err
 	}
-	if _, err := r.options(optFns); err != nil {
+	o, err := r.options(optFns)
+	if err != nil {
 		return zero, err
+	}
+	if len(o.Guards) > 0 {
+		return zero, invalid("Overwrite %s: guards are not checked by an unconditional write; use Save or Update with the guard", r.table)
 	}
 	s := r.schema
 	m, key, err := r.marshalItem(item, true)

@@ -1,0 +1,287 @@
+package lease_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/faults"
+	"github.com/ddbocc/ddbocc/lease"
+	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
+)
+
+// sized returns short, or long under DDBOCC_STRESS=1 (make stress).
+func sized(short, long int) int {
+	if os.Getenv("DDBOCC_STRESS") == "1" {
+		return long
+	}
+	return short
+}
+
+// faultSeed returns $DDBOCC_SEED or a random seed, and logs it.
+func faultSeed(t *testing.T) uint64 {
+	t.Helper()
+	if s := os.Getenv("DDBOCC_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("DDBOCC_SEED=%q: %v", s, err)
+		}
+		t.Logf("seed %d (from DDBOCC_SEED)", n)
+		return n
+	}
+	n := rand.Uint64() >> 1
+	t.Logf("seed %d (replay with DDBOCC_SEED=%d)", n, n)
+	return n
+}
+
+// counterItem is the item only the lease protects.
+type counterItem struct {
+	ID      string `dynamo:"id,hash"`
+	N       int64  `dynamo:"n"`
+	Version int64  `dynamo:"version"`
+}
+
+// TestLeaseUnderFaults: several Managers (as separate processes would be,
+// sharing nothing but DynamoDB), two goroutines each, take turns on one
+// lease while every request of theirs goes through a fault injector that
+// loses responses of applied writes, throttles, answers 500, resets
+// connections and adds latency. Holders read a counter, pause, and write
+// counter+1 with an unconditional PutItem (through a clean client): only
+// the lease keeps two holders apart. Now and then a holder's own link to
+// DynamoDB goes down entirely while it holds the lease: it must declare the
+// lease lost (NotRenewed) before anyone takes over, write nothing, and once
+// another Manager has taken over, its guarded write must be refused.
+//
+// Checked: the counter values written are exactly 0..K-1, each once (two
+// holders at once would write the same value); the counter ends at K;
+// tokens strictly increase along the counter; every outage ended in a
+// NotRenewed loss and a takeover.
+func TestLeaseUnderFaults(t *testing.T) {
+	t.Parallel()
+	seed := faultSeed(t)
+	var (
+		managers = sized(3, 5)
+		target   = int64(sized(45, 600)) // protected increments
+		outages  = int64(sized(2, 12))
+	)
+	cfg := faults.Config{Drop: 0.08, Throttle: 0.05, Error500: 0.04, Reset: 0.04, Latency: 20 * time.Millisecond, LatencyP: 0.1}
+	t.Logf("%d managers x 2 goroutines, %d increments, %d outages; faults on every lease request: %v", managers, target, outages, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sized(3, 20))*time.Minute)
+	defer cancel()
+
+	table := ddblocal.TableName(t)
+	clean := ddblocal.Client(t)
+	data, err := repo.New[counterItem](clean, table+"-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := data.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := lease.New(clean, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	type entry struct{ n, token int64 }
+	var (
+		mu        sync.Mutex
+		log       []entry
+		done      atomic.Int64 // increments written
+		outaged   atomic.Int64 // outages started
+		takeovers atomic.Int64
+		notRenew  atomic.Int64
+		unknowns  atomic.Int64 // Release or Acquire errors under faults
+		stats     []*faults.Transport
+	)
+	errc := make(chan error, 2*managers)
+	fail := func(err error) { errc <- err; cancel() }
+	var wg sync.WaitGroup
+	for i := range managers {
+		ft := faults.New(faults.Config{Seed: seed + uint64(i), Drop: cfg.Drop, Throttle: cfg.Throttle,
+			Error500: cfg.Error500, Reset: cfg.Reset, Latency: cfg.Latency, LatencyP: cfg.LatencyP}, nil)
+		stats = append(stats, ft)
+		link := &outage{next: ft}
+		client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: link} }, faults.FastRetries)
+		m, err := lease.New(client, table, func(o *lease.Options) {
+			o.Duration = 1500 * time.Millisecond
+			o.PollInterval = 10 * time.Millisecond
+			o.MaxPollInterval = 50 * time.Millisecond
+			o.Observer.Acquired = func(e lease.AcquiredEvent) {
+				if e.Takeover {
+					takeovers.Add(1)
+				}
+			}
+			o.Observer.Lost = func(e *lease.LostError) {
+				if e.Reason == lease.NotRenewed {
+					notRenew.Add(1)
+				}
+			}
+			o.Repo = append(o.Repo, func(r *repo.Options) {
+				r.Retry = retry.Policy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2, MaxElapsedTime: time.Minute}
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for g := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for done.Load() < target && ctx.Err() == nil {
+					l, err := m.Acquire(ctx, "counter")
+					if ctx.Err() != nil {
+						return
+					}
+					if err != nil {
+						if !errors.Is(err, retry.ErrExhausted) {
+							fail(err)
+							return
+						}
+						unknowns.Add(1)
+						continue
+					}
+					// The first goroutine of each Manager loses its link now
+					// and then while holding.
+					if g == 0 && rand.IntN(4) == 0 && outaged.Add(1) <= outages {
+						if err := holdThroughOutage(ctx, l, link, admin, data); err != nil {
+							fail(err)
+							return
+						}
+						continue
+					}
+					cur, err := data.Get(ctx, repo.Key("c"))
+					if err != nil && !errors.Is(err, repo.ErrNotFound) {
+						fail(err)
+						return
+					}
+					time.Sleep(time.Millisecond)
+					if l.Err() == nil {
+						_, err = clean.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table + "-data"), Item: map[string]types.AttributeValue{
+							"id": &types.AttributeValueMemberS{Value: "c"}, "n": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.N+1, 10)},
+							"version": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.Version+1, 10)}}})
+						if err != nil {
+							fail(err)
+							return
+						}
+						mu.Lock()
+						log = append(log, entry{cur.N, l.Token()})
+						mu.Unlock()
+						done.Add(1)
+					}
+					if _, err := l.Release(ctx); err != nil {
+						if !errors.Is(err, repo.ErrOutcomeUnknown) && !errors.Is(err, retry.ErrExhausted) {
+							fail(err)
+							return
+						}
+						unknowns.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("timed out after %d of %d increments", done.Load(), target)
+	}
+	var injected faults.Stats
+	for _, ft := range stats {
+		s := ft.Stats()
+		injected.Requests += s.Requests
+		injected.Affected += s.Affected
+		injected.Drop += s.Drop
+		injected.Throttle += s.Throttle
+		injected.Error500 += s.Error500
+		injected.Reset += s.Reset
+		injected.Delayed += s.Delayed
+	}
+	t.Logf("faults: %v", injected)
+	t.Logf("%d increments, %d outages, %d NotRenewed losses, %d takeovers, %d Acquire/Release errors with unknown outcome",
+		len(log), min(outaged.Load(), outages), notRenew.Load(), takeovers.Load(), unknowns.Load())
+
+	slices.SortFunc(log, func(a, b entry) int { return int(a.n - b.n) })
+	for i, e := range log {
+		if e.n != int64(i) {
+			t.Fatalf("counter values written: %v... two holders at once (value %d at position %d)", log[:i+1], e.n, i)
+		}
+		if i > 0 && e.token <= log[i-1].token {
+			t.Fatalf("token %d after %d along the counter", e.token, log[i-1].token)
+		}
+	}
+	final, err := data.Get(context.Background(), repo.Key("c"))
+	if err != nil || final.N != int64(len(log)) {
+		t.Fatalf("counter %d (%v), want %d", final.N, err, len(log))
+	}
+	if n := min(outaged.Load(), outages); notRenew.Load() < n || takeovers.Load() < n {
+		t.Fatalf("%d outages but %d NotRenewed losses and %d takeovers", n, notRenew.Load(), takeovers.Load())
+	}
+}
+
+// holdThroughOutage cuts l's Manager off from DynamoDB while l is held: the
+// lease must be declared lost for NotRenewed, no other Manager may take it
+// over before that, and after a takeover l's guarded write must be refused.
+func holdThroughOutage(ctx context.Context, l *lease.Lease, link *outage, admin *lease.Manager, data *repo.Repository[counterItem]) error {
+	link.down.Store(true)
+	defer link.down.Store(false)
+	select {
+	case <-l.Done():
+	case <-time.After(time.Minute):
+		return errors.New("outage: lease not declared lost within a minute")
+	case <-ctx.Done():
+		return nil
+	}
+	var le *lease.LostError
+	if !errors.As(l.Err(), &le) || le.Reason != lease.NotRenewed {
+		return errors.New("outage: lease lost for another reason: " + l.Err().Error())
+	}
+	// Declared lost before anyone else held it: the record is still ours.
+	st, err := admin.Inspect(ctx, l.Name())
+	if err != nil {
+		return err
+	}
+	if st.Token != l.Token() {
+		return errors.New("outage: taken over (token " + strconv.FormatInt(st.Token, 10) + ") before the holder declared its lease lost")
+	}
+	for st.Token == l.Token() && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+		if st, err = admin.Inspect(ctx, l.Name()); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	_, err = data.Update(ctx, repo.Key("c"), func(c *counterItem) error { c.N = -1; return nil }, repo.Guard(l.Condition()))
+	if !errors.Is(err, repo.ErrGuardFailed) || !errors.Is(err, lease.ErrLost) {
+		return errors.New("outage: guarded write after a takeover not refused: " + errorString(err))
+	}
+	return nil
+}
+
+func errorString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
