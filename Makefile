@@ -60,11 +60,11 @@ fuzz: dynamodb-local
 		$(GO) test -run "^$$" -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 	done'
 
-# The fault-injection and linearizability suites of repo at their long sizes
+# The fault-injection and linearizability suites of repo and lease at their long sizes
 # (several minutes), verbose: each test logs its seed (replay one with
 # DDBOCC_SEED=n), the faults injected, and what it checked.
 stress: dynamodb-local
-	DDBOCC_STRESS=1 bash $(WITH_DDB) $(GO) test -race -count=1 -timeout 30m -run 'Fault|Linearizab' -v ./repo/
+	DDBOCC_STRESS=1 bash $(WITH_DDB) $(GO) test -race -count=1 -timeout 30m -run 'Fault|Linearizab' -v ./repo/ ./lease/
 
 clean:
 	rm -rf .cache

@@ -69,7 +69,7 @@ func TestHelperProcess(t *testing.T) {
 				fmt.Println("error", err)
 				os.Exit(2)
 			}
-			fmt.Println("token", l.Token())
+			fmt.Println("token", l.Token(), "read", c)
 			if _, err := l.Release(ctx); err != nil {
 				fmt.Println("error", err)
 				os.Exit(2)
@@ -137,16 +137,20 @@ func TestMutualExclusionAcrossProcesses(t *testing.T) {
 			outs <- string(b)
 		}()
 	}
-	var tokens []int64
+	// tokens[c] is the token of the holder that read counter value c.
+	tokens := map[int64]int64{}
 	for range procs {
 		out := <-outs
 		if !strings.Contains(out, "done") {
 			t.Fatalf("child: %s", out)
 		}
 		for _, line := range strings.Split(out, "\n") {
-			if s, ok := strings.CutPrefix(line, "token "); ok {
-				n, _ := strconv.ParseInt(s, 10, 64)
-				tokens = append(tokens, n)
+			var tk, c int64
+			if _, err := fmt.Sscanf(line, "token %d read %d", &tk, &c); err == nil {
+				if prev, dup := tokens[c]; dup {
+					t.Fatalf("counter value %d read by two holders (tokens %d and %d)", c, prev, tk)
+				}
+				tokens[c] = tk
 			}
 		}
 	}
@@ -158,12 +162,16 @@ func TestMutualExclusionAcrossProcesses(t *testing.T) {
 	if got := out.Item["n"].(*types.AttributeValueMemberN).Value; got != strconv.Itoa(procs*each) {
 		t.Fatalf("counter %s, want %d", got, procs*each)
 	}
-	seen := map[int64]bool{}
-	for _, tk := range tokens {
-		if seen[tk] {
-			t.Fatalf("token %d handed out twice", tk)
+	// Tokens strictly increase along the counter, i.e. in the order the
+	// holders held the lease, across processes.
+	for c := int64(0); c < procs*each; c++ {
+		tk, ok := tokens[c]
+		if !ok {
+			t.Fatalf("no holder read counter value %d", c)
 		}
-		seen[tk] = true
+		if c > 0 && tk <= tokens[c-1] {
+			t.Fatalf("token %d after token %d", tk, tokens[c-1])
+		}
 	}
 	_ = m
 }
