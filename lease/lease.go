@@ -215,14 +215,33 @@ func (l *Lease) renew(ctx context.Context, start, safe time.Time) error {
 		}
 		return nil
 	case errors.As(res.err, &ce):
-		if ce.Current.Owner == "" {
-			return &LostError{Reason: ReleasedElsewhere}
+		if l.ours(ce.Current) {
+			// An earlier renewal whose outcome was unknown was stored: go on
+			// from it. The safe time stays that of the last known renewal.
+			l.mu.Lock()
+			l.rec = ce.Current
+			l.mu.Unlock()
+			return res.err
 		}
-		return &LostError{Reason: TakenOver, Owner: ce.Current.Owner}
+		return l.lostTo(ce.Current)
 	case errors.Is(res.err, repo.ErrNotFound):
 		return &LostError{Reason: ReleasedElsewhere}
 	}
 	return res.err
+}
+
+// ours says whether stored record cur is still this lease's: this owner and
+// this token (only this lease's writes leave both).
+func (l *Lease) ours(cur record) bool {
+	return cur.Owner == l.m.opts.Owner && cur.Token == l.token
+}
+
+// lostTo is the loss to stored record cur, which is not this lease's.
+func (l *Lease) lostTo(cur record) *LostError {
+	if cur.Owner == "" {
+		return &LostError{Reason: ReleasedElsewhere}
+	}
+	return &LostError{Reason: TakenOver, Owner: cur.Owner}
 }
 
 // Release stops the heartbeat and waits for it, then marks the record free
@@ -244,28 +263,31 @@ func (l *Lease) Release(ctx context.Context) (bool, error) {
 	l.mu.Lock()
 	rec := l.rec
 	l.mu.Unlock()
-	rec.Owner = ""
-	rec.Data = nil
-	rec.Expires = time.Now().Unix()
-	rec.TTL = l.m.ttl()
-	stored, err := l.m.recs.Save(ctx, rec)
-	var ce *repo.ConflictError[record]
-	switch {
-	case err == nil:
-		l.finish(ErrReleased, &stored)
-		return true, nil
-	case errors.As(err, &ce):
-		if ce.Current.Owner == "" {
+	for try := 0; ; try++ {
+		rec.Owner = ""
+		rec.Data = nil
+		rec.Expires = time.Now().Unix()
+		rec.TTL = l.m.ttl()
+		stored, err := l.m.recs.Save(ctx, rec)
+		var ce *repo.ConflictError[record]
+		switch {
+		case err == nil:
+			l.finish(ErrReleased, &stored)
+			return true, nil
+		case errors.As(err, &ce) && l.ours(ce.Current) && try == 0:
+			// A renewal whose outcome was unknown was stored: release
+			// from there.
+			rec = ce.Current
+			continue
+		case errors.As(err, &ce):
+			l.lose(l.lostTo(ce.Current))
+			return false, nil
+		case errors.Is(err, repo.ErrNotFound):
 			l.lose(&LostError{Reason: ReleasedElsewhere})
-		} else {
-			l.lose(&LostError{Reason: TakenOver, Owner: ce.Current.Owner})
+			return false, nil
 		}
-		return false, nil
-	case errors.Is(err, repo.ErrNotFound):
-		l.lose(&LostError{Reason: ReleasedElsewhere})
-		return false, nil
+		// Unknown outcome: the lease is not renewed any more and expires.
+		l.lose(&LostError{Reason: NotRenewed, Cause: err})
+		return false, err
 	}
-	// Unknown outcome: the lease is not renewed any more and expires.
-	l.lose(&LostError{Reason: NotRenewed, Cause: err})
-	return false, err
 }

@@ -360,3 +360,69 @@ func TestCreateTableTTLMismatch(t *testing.T) {
 		t.Fatalf("CreateTable over TTL on expires: %v", err)
 	}
 }
+
+// A renewal whose outcome is unknown (response lost, resolving read failed)
+// but which was stored leaves the record one version ahead of what the
+// holder knows: the next renewal, or Release, recognises the record as its
+// own (same owner and token) and goes on from it instead of reporting a
+// takeover by itself.
+func TestRenewalOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	for _, release := range []bool{false, true} {
+		t.Run(map[bool]string{false: "renew again", true: "release"}[release], func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clk := newFakeClock()
+			d := &dropper{next: http.DefaultTransport, failGets: 1}
+			client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
+				o.HTTPClient = &http.Client{Transport: d}
+				o.RetryMaxAttempts = 1
+			})
+			var renewed atomic.Int64
+			m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+				o.Clock = clk
+				o.Duration = 30 * time.Second
+				o.HeartbeatInterval = 10 * time.Second
+				o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
+				o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.CreateTable(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l, err := m.Acquire(ctx, "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Release(ctx)
+			d.n.Store(1)
+			clk.waitTimers(t, 1)
+			clk.Advance(10 * time.Second)
+			// The renewal is stored, its outcome unknown; the heartbeat waits
+			// to retry.
+			waitFor(t, func() bool { return d.dropped.Load() == 1 && d.gets.Load() == 0 && clk.pending() == 1 })
+			if release {
+				if ok, err := l.Release(ctx); !ok || err != nil {
+					t.Fatalf("Release after a renewal of unknown outcome: %v %v (%v)", ok, err, l.Err())
+				}
+				if st, err := m.Inspect(ctx, "u"); err != nil || st.Held || st.Version != 3 {
+					t.Fatalf("after Release: %+v %v", st, err)
+				}
+				return
+			}
+			for renewed.Load() == 0 && l.Err() == nil {
+				clk.waitTimers(t, 1)
+				clk.Advance(100 * time.Millisecond)
+				time.Sleep(time.Millisecond)
+			}
+			if err := l.Err(); err != nil {
+				t.Fatalf("lease lost after a renewal of unknown outcome: %v", err)
+			}
+			if st, err := m.Inspect(ctx, "u"); err != nil || !st.Mine || st.Version != 3 || st.Token != 1 {
+				t.Fatalf("after the renewals: %+v %v", st, err)
+			}
+		})
+	}
+}
