@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -23,30 +22,6 @@ import (
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
-
-// sized returns short, or long under DDBOCC_STRESS=1 (make stress).
-func sized(short, long int) int {
-	if os.Getenv("DDBOCC_STRESS") == "1" {
-		return long
-	}
-	return short
-}
-
-// faultSeed returns $DDBOCC_SEED or a random seed, and logs it.
-func faultSeed(t *testing.T) uint64 {
-	t.Helper()
-	if s := os.Getenv("DDBOCC_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("DDBOCC_SEED=%q: %v", s, err)
-		}
-		t.Logf("seed %d (from DDBOCC_SEED)", n)
-		return n
-	}
-	n := rand.Uint64() >> 1
-	t.Logf("seed %d (replay with DDBOCC_SEED=%d)", n, n)
-	return n
-}
 
 // counterItem is the item only the lease protects.
 type counterItem struct {
@@ -72,15 +47,15 @@ type counterItem struct {
 // NotRenewed loss and a takeover.
 func TestLeaseUnderFaults(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
+	seed := faults.Seed(t)
 	var (
-		managers = sized(3, 5)
-		target   = int64(sized(45, 600)) // protected increments
-		outages  = int64(sized(2, 12))
+		managers = faults.Sized(3, 5)
+		target   = int64(faults.Sized(45, 600)) // protected increments
+		outages  = int64(faults.Sized(2, 12))
 	)
 	cfg := faults.Config{Drop: 0.08, Throttle: 0.05, Error500: 0.04, Reset: 0.04, Latency: 20 * time.Millisecond, LatencyP: 0.1}
 	t.Logf("%d managers x 2 goroutines, %d increments, %d outages; faults on every lease request: %v", managers, target, outages, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sized(3, 20))*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(faults.Sized(3, 20))*time.Minute)
 	defer cancel()
 
 	table := ddblocal.TableName(t)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,33 +26,6 @@ import (
 // `make test`; DDBOCC_STRESS=1 (`make stress`) runs the long ones. Every test
 // logs its seed; DDBOCC_SEED=n replays it (the assignment of faults to
 // requests still depends on scheduling when goroutines run concurrently).
-
-// stress reports whether the long sizes are asked for.
-func stress() bool { return os.Getenv("DDBOCC_STRESS") == "1" }
-
-// sized returns short, or long under DDBOCC_STRESS=1.
-func sized(short, long int) int {
-	if stress() {
-		return long
-	}
-	return short
-}
-
-// faultSeed returns $DDBOCC_SEED or a random seed, and logs it.
-func faultSeed(t *testing.T) uint64 {
-	t.Helper()
-	if s := os.Getenv("DDBOCC_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("DDBOCC_SEED=%q: %v", s, err)
-		}
-		t.Logf("seed %d (from DDBOCC_SEED)", n)
-		return n
-	}
-	n := rand.Uint64() >> 1
-	t.Logf("seed %d (replay with DDBOCC_SEED=%d)", n, n)
-	return n
-}
 
 // faultyClient is a client for the test binary's DynamoDB Local whose
 // requests go through a fault injector, with the SDK's retries fast.
@@ -81,8 +53,8 @@ func patientTx(o *repo.TxOptions) {
 // catches them.
 func TestFaultCounterIncrements(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
-	workers, each := 8, sized(80, 200)
+	seed := faults.Seed(t)
+	workers, each := 8, faults.Sized(80, 200)
 	for i, c := range []struct {
 		name     string
 		queue    bool
@@ -179,7 +151,7 @@ func TestFaultCounterIncrements(t *testing.T) {
 // ledger says.
 func TestFaultTransfers(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
+	seed := faults.Seed(t)
 	const initial = 1000
 	accts := []string{"a0", "a1", "a2", "a3"}
 	b := newBank(t, map[string]int64{"a0": initial, "a1": initial, "a2": initial, "a3": initial})
@@ -198,7 +170,7 @@ func TestFaultTransfers(t *testing.T) {
 		amount       int64
 		err          error
 	}
-	workers, each := 4, sized(40, 250)
+	workers, each := 4, faults.Sized(40, 250)
 	results := make([][]attempt, workers)
 	ctx := context.Background()
 	start := time.Now()
@@ -287,7 +259,7 @@ func TestFaultTransfers(t *testing.T) {
 // unknown one's).
 func TestFaultCreateDelete(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
+	seed := faults.Seed(t)
 	cfg := faults.Config{Seed: seed, Drop: 0.15, Throttle: 0.05, Error500: 0.05, Reset: 0.05}
 
 	t.Run("unique keys", func(t *testing.T) {
@@ -300,7 +272,7 @@ func TestFaultCreateDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		workers, each := 4, sized(40, 250)
+		workers, each := 4, faults.Sized(40, 250)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var created, createUnknown, deleted, deleteUnknown int
@@ -373,7 +345,7 @@ func TestFaultCreateDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		rounds, racers := sized(40, 300), 4
+		rounds, racers := faults.Sized(40, 300), 4
 		var winners, unknowns int
 		for round := 0; round < rounds; round++ {
 			id := fmt.Sprintf("race%d", round)
