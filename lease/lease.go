@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbocc/ddbocc/internal/turns"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -38,10 +39,11 @@ type Lease struct {
 	err      error  // nil while held
 	released bool   // Release has run its write
 	relMu    sync.Mutex
-	slotOnce sync.Once
+	turn     *turns.Turn[*record] // this Manager's turn on the name, ended once when the lease ends
+	turnOnce sync.Once
 }
 
-func (m *Manager) newLease(rec record, ao AcquireOptions, sent time.Time) *Lease {
+func (m *Manager) newLease(rec record, ao AcquireOptions, sent time.Time, turn *turns.Turn[*record]) *Lease {
 	scale := func(d time.Duration) time.Duration {
 		return time.Duration(float64(d) * float64(ao.Duration) / float64(m.opts.Duration))
 	}
@@ -49,7 +51,7 @@ func (m *Manager) newLease(rec record, ao AcquireOptions, sent time.Time) *Lease
 	hbCtx, stop := context.WithCancel(context.Background())
 	l := &Lease{m: m, name: rec.Name, token: rec.Token, data: rec.Data, duration: ao.Duration,
 		interval: scale(m.opts.HeartbeatInterval), margin: scale(m.opts.SafetyMargin),
-		ctx: ctx, cancel: cancel, stop: stop, hbDone: make(chan struct{}), done: make(chan struct{}), rec: rec}
+		ctx: ctx, cancel: cancel, stop: stop, hbDone: make(chan struct{}), done: make(chan struct{}), rec: rec, turn: turn}
 	go l.heartbeat(hbCtx, sent)
 	return l
 }
@@ -106,10 +108,10 @@ func (l *Lease) Condition() repo.Condition {
 	}
 }
 
-// finish ends the lease with err (first caller wins), closing Done,
-// cancelling Context and handing the local slot (with free, the record a
-// Release stored, if any) to the next local waiter. It reports whether err
-// was set.
+// finish ends the lease with err (first caller wins): it closes Done,
+// cancels Context and ends this Manager's turn on the name, handing free
+// (the record a Release stored, if any) to the next local waiter. It
+// reports whether err was set.
 func (l *Lease) finish(err error, free *record) bool {
 	l.mu.Lock()
 	if l.err != nil {
@@ -120,7 +122,7 @@ func (l *Lease) finish(err error, free *record) bool {
 	l.mu.Unlock()
 	l.cancel()
 	close(l.done)
-	l.slotOnce.Do(func() { l.m.leave(l.name, true, free) })
+	l.turnOnce.Do(func() { l.turn.End(free) })
 	return true
 }
 

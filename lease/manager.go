@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbocc/ddbocc/internal/turns"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -35,23 +36,17 @@ type Manager struct {
 
 	mu      sync.Mutex
 	watched map[string]watch           // held records seen by a waiter: version and when first seen
-	slots   map[string]*localSlot      // local queue per name
 	unsure  map[string][]unsureAcquire // acquiring writes whose outcome is unknown, per name
+
+	// queue is the local queue per name: one goroutine at a time waits for
+	// or holds a name; a Release hands the record it stored to the next.
+	queue turns.Set[*record]
 }
 
 // watch is a held record as first seen by this process.
 type watch struct {
 	version int64
 	since   time.Time // monotonic, taken after the read returned
-}
-
-// localSlot is the local queue of one name: a one-token semaphore, and the
-// record a local Release stored, handed to the next local waiter so that it
-// need not read it again.
-type localSlot struct {
-	ch    chan struct{}
-	users int
-	free  *record
 }
 
 // New returns a Manager of the leases in table. It validates the options
@@ -73,7 +68,7 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 		return nil, err
 	}
 	return &Manager{client: client, table: table, opts: o, recs: r,
-		watched: map[string]watch{}, slots: map[string]*localSlot{}, unsure: map[string][]unsureAcquire{}}, nil
+		watched: map[string]watch{}, unsure: map[string][]unsureAcquire{}}, nil
 }
 
 // Owner returns the owner id this Manager writes into records. Safe for
@@ -118,62 +113,6 @@ func (m *Manager) CreateTable(ctx context.Context) error {
 	return nil
 }
 
-// enter takes name's local slot, waiting if wait is true. It returns false
-// if the slot is taken and wait is false.
-func (m *Manager) enter(ctx context.Context, name string, wait bool) (bool, error) {
-	m.mu.Lock()
-	s := m.slots[name]
-	if s == nil {
-		s = &localSlot{ch: make(chan struct{}, 1)}
-		m.slots[name] = s
-	}
-	s.users++
-	m.mu.Unlock()
-	if wait {
-		select {
-		case s.ch <- struct{}{}:
-			return true, nil
-		case <-ctx.Done():
-			m.leave(name, false, nil)
-			return false, ctx.Err()
-		}
-	}
-	select {
-	case s.ch <- struct{}{}:
-		return true, nil
-	default:
-		m.leave(name, false, nil)
-		return false, nil
-	}
-}
-
-// leave gives name's local slot back (if held) and forgets it when unused.
-// free, if not nil, is the record a Release just stored: the next local
-// waiter starts from it instead of reading.
-func (m *Manager) leave(name string, held bool, free *record) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.slots[name]
-	if held {
-		s.free = free
-		<-s.ch
-	}
-	if s.users--; s.users == 0 {
-		delete(m.slots, name)
-	}
-}
-
-// handedOver returns (and forgets) the record a local Release left in
-// name's slot, or nil. The caller holds the slot.
-func (m *Manager) handedOver(name string) *record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.slots[name]
-	f := s.free
-	s.free = nil
-	return f
-}
-
 // acquireOptions checks ctx and returns the options of one Acquire or
 // TryAcquire.
 func (m *Manager) acquireOptions(ctx context.Context, fns []func(*AcquireOptions)) (AcquireOptions, error) {
@@ -207,16 +146,13 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 		return nil, err
 	}
 	start := m.opts.Clock.Now()
-	ok, err := m.enter(ctx, name, false)
-	if err != nil {
-		return nil, err
-	}
+	turn, ok := m.queue.Try(name)
 	if !ok {
 		return nil, &HeldError{Name: name, Owner: m.opts.Owner}
 	}
-	l, _, err := m.attempt(ctx, name, ao, start)
+	l, _, err := m.attempt(ctx, name, ao, start, turn)
 	if err != nil {
-		m.leave(name, true, nil)
+		turn.End(nil)
 		return nil, err
 	}
 	return l, nil
@@ -240,17 +176,18 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 		return nil, err
 	}
 	start := m.opts.Clock.Now()
-	if _, err := m.enter(ctx, name, true); err != nil {
+	turn, err := m.queue.Wait(ctx, name)
+	if err != nil {
 		return nil, err
 	}
 	poll := m.opts.PollInterval
 	for {
-		l, wait, err := m.attempt(ctx, name, ao, start)
+		l, wait, err := m.attempt(ctx, name, ao, start, turn)
 		if err == nil {
 			return l, nil
 		}
 		if !errors.Is(err, ErrHeld) && !errors.Is(err, repo.ErrConflict) && !errors.Is(err, repo.ErrAlreadyExists) && !errors.Is(err, repo.ErrOutcomeUnknown) {
-			m.leave(name, true, nil)
+			turn.End(nil)
 			return nil, err
 		}
 		d := jitter(poll)
@@ -259,7 +196,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 		}
 		poll = min(2*poll, m.opts.MaxPollInterval)
 		if !sleep(m.opts.Clock, d, ctx.Done()) {
-			m.leave(name, true, nil)
+			turn.End(nil)
 			return nil, ctx.Err()
 		}
 	}
@@ -285,7 +222,7 @@ type unsureAcquire struct {
 
 // adopt returns the unsure acquiring write that stored cur, if any, and
 // forgets those that cur shows can no longer be (the version moved past
-// them). The caller holds name's slot.
+// them). The caller has the turn on name.
 func (m *Manager) adopt(name string, cur record) (unsureAcquire, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -316,11 +253,11 @@ func (m *Manager) adopt(name string, cur record) (unsureAcquire, bool) {
 // handed over) and takes it if it may. A record stored by an earlier
 // acquiring write of this Manager whose outcome was unknown is taken up as
 // it is. On ErrHeld it also returns how long until the record would be
-// stale (0 if unknown). The caller holds name's slot.
-func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time) (*Lease, time.Duration, error) {
+// stale (0 if unknown). turn is the caller's turn on name.
+func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[*record]) (*Lease, time.Duration, error) {
 	clk := m.opts.Clock
 	var cur record
-	if f := m.handedOver(name); f != nil {
+	if f := turn.Take(); f != nil {
 		cur = *f
 	} else {
 		var err error
@@ -333,7 +270,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 		}
 	}
 	if u, ok := m.adopt(name, cur); ok {
-		return m.acquired(cur, ao, u.sent, start, false), 0, nil
+		return m.acquired(cur, ao, u.sent, start, false, turn), 0, nil
 	}
 	for try := 0; ; try++ {
 		seen := clk.Now() // after the read returned
@@ -383,17 +320,17 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 			// Cannot happen: Save stores Version+1.
 			return nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", name, stored.Token, stored.Version)
 		}
-		return m.acquired(stored, ao, sent, start, takeover), 0, nil
+		return m.acquired(stored, ao, sent, start, takeover, turn), 0, nil
 	}
 }
 
 // acquired starts the lease of stored record rec, whose acquiring write was
-// sent at sent, and tells the observer.
-func (m *Manager) acquired(rec record, ao AcquireOptions, sent, start time.Time, takeover bool) *Lease {
+// sent at sent, and tells the observer. The lease keeps turn until it ends.
+func (m *Manager) acquired(rec record, ao AcquireOptions, sent, start time.Time, takeover bool, turn *turns.Turn[*record]) *Lease {
 	m.mu.Lock()
 	delete(m.watched, rec.Name)
 	m.mu.Unlock()
-	l := m.newLease(rec, ao, sent)
+	l := m.newLease(rec, ao, sent, turn)
 	if f := m.opts.Observer.Acquired; f != nil {
 		f(AcquiredEvent{Name: rec.Name, Token: rec.Token, Takeover: takeover, Waited: m.opts.Clock.Now().Sub(start)})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ddbocc/ddbocc/internal/turns"
 	"github.com/ddbocc/ddbocc/versioned"
 )
 
@@ -24,7 +25,7 @@ type Repository[T any] struct {
 	table  string
 	schema *versioned.Schema
 	opts   Options
-	queues queues
+	queue  turns.Set[versioned.Item] // local queue of Updates per key, handing on the stored item
 }
 
 // New returns a repository of T items in table. It parses T's `dynamo` tags

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 
 	"github.com/ddbocc/ddbocc/versioned"
@@ -53,12 +54,11 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	if o.DisableLocalQueue {
 		return l.run(ctx)
 	}
-	qk := FormatKey(key)
-	q, err := r.queues.enter(ctx, qk)
+	turn, err := r.queue.Wait(ctx, FormatKey(key))
 	if err != nil {
-		return zero, err
+		return zero, fmt.Errorf("repo: waiting for a local Update of the same item: %w", err)
 	}
-	if last := q.take(); last != nil {
+	if last := turn.Take(); last != nil {
 		l.cur, l.known = last, true
 	}
 	t, err := l.run(ctx)
@@ -66,7 +66,7 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	if err == nil {
 		last = l.after
 	}
-	r.queues.leave(qk, q, last)
+	turn.End(last)
 	return t, err
 }
 
