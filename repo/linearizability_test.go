@@ -379,9 +379,9 @@ func TestLinearizabilityChild(t *testing.T) {
 // with its own child processes, and checks each round's history.
 func TestLinearizability(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
+	seed := faults.Seed(t)
 	rounds, dur := 1, 6*time.Second
-	if stress() {
+	if faults.Stress() {
 		rounds, dur = 20, 12*time.Second
 	}
 	total := 0
@@ -508,7 +508,7 @@ func linHistory(ops []linOp) ([]porcupine.Operation, map[string]int) {
 // within a few short runs.
 func TestLinearizabilityCatchesNaiveLoop(t *testing.T) {
 	t.Parallel()
-	seed := faultSeed(t)
+	seed := faults.Seed(t)
 	fcfg := faults.Config{Seed: seed, Drop: 0.2}
 	start := time.Now()
 	for run := 0; time.Since(start) < 30*time.Second; run++ {
