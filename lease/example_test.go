@@ -2,12 +2,14 @@ package lease_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/ddbocc/ddbocc/internal/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
+	"github.com/ddbocc/ddbocc/repo"
 )
 
 // exampleManager connects the examples to the test binary's DynamoDB Local.
@@ -67,4 +69,40 @@ func ExampleManager_Do() {
 	// running the report
 	// err: <nil>
 	// held after Do: false
+}
+
+// A write that DynamoDB refuses unless the lease is still held: the guard
+// is checked atomically with the write, so a holder paused past its lease
+// (and taken over) cannot write.
+func ExampleLease_Condition() {
+	ctx := context.Background()
+	locks := exampleManager()
+	type Report struct {
+		Day     string `dynamo:"day,hash"`
+		Rows    int    `dynamo:"rows"`
+		Version int64  `dynamo:"version"`
+	}
+	c, _ := ddblocal.SharedClient()
+	reports, err := repo.New[Report](c, locks.Table()+"-reports")
+	if err != nil {
+		panic(err)
+	}
+	if err := reports.CreateTable(ctx); err != nil {
+		panic(err)
+	}
+	var stale *lease.Lease
+	err = locks.Do(ctx, "nightly-report", func(ctx context.Context) error {
+		l, _ := lease.FromContext(ctx)
+		stale = l
+		_, err := reports.Save(ctx, Report{Day: "2026-11-23", Rows: 42}, repo.Guard(l.Condition()))
+		return err
+	})
+	fmt.Println("guarded write while held:", err)
+	// After Release (or a takeover), the old lease's guard fails.
+	_, err = reports.Update(ctx, repo.Key("2026-11-23"), func(r *Report) error { r.Rows++; return nil },
+		repo.Guard(stale.Condition()))
+	fmt.Println("refused:", errors.Is(err, repo.ErrGuardFailed), errors.Is(err, lease.ErrLost))
+	// Output:
+	// guarded write while held: <nil>
+	// refused: true true
 }

@@ -51,9 +51,20 @@ func (m *Manager) newLease(rec record, ao AcquireOptions, sent time.Time, turn *
 	hbCtx, stop := context.WithCancel(context.Background())
 	l := &Lease{m: m, name: rec.Name, token: rec.Token, data: rec.Data, duration: ao.Duration,
 		interval: scale(m.opts.HeartbeatInterval), margin: scale(m.opts.SafetyMargin),
-		ctx: ctx, cancel: cancel, stop: stop, hbDone: make(chan struct{}), done: make(chan struct{}), rec: rec, turn: turn}
+		cancel: cancel, stop: stop, hbDone: make(chan struct{}), done: make(chan struct{}), rec: rec, turn: turn}
+	l.ctx = context.WithValue(ctx, leaseKey{}, l)
 	go l.heartbeat(hbCtx, sent)
 	return l
+}
+
+type leaseKey struct{}
+
+// FromContext returns the lease whose [Lease.Context] ctx is or derives
+// from, e.g. in the fn of [Manager.Do], so that fn can guard its writes
+// with the lease's [Lease.Condition]. It does not block.
+func FromContext(ctx context.Context) (*Lease, bool) {
+	l, ok := ctx.Value(leaseKey{}).(*Lease)
+	return l, ok
 }
 
 // Name returns the lease's name. Does not block.

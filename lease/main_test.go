@@ -165,8 +165,28 @@ func TestDo(t *testing.T) {
 	ctx := context.Background()
 	m, _ := setup(t)
 	ran := false
-	if err := m.Do(ctx, "job", func(ctx context.Context) error { ran = true; return nil }); err != nil || !ran {
+	if err := m.Do(ctx, "job", func(ctx context.Context) error {
+		l, ok := lease.FromContext(ctx)
+		if !ok || l.Name() != "job" || l.Err() != nil {
+			t.Errorf("FromContext in Do: %v %v", l, ok)
+		}
+		ran = true
+		return nil
+	}); err != nil || !ran {
 		t.Fatal(err, ran)
+	}
+	// fn's context also ends with the caller's.
+	cctx, cancel := context.WithCancel(ctx)
+	err := m.Do(cctx, "job", func(ctx context.Context) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, lease.ErrLost) {
+		t.Fatalf("Do with the caller's ctx cancelled: %v", err)
+	}
+	if st, _ := m.Inspect(ctx, "job"); st.Held {
+		t.Fatalf("held after a cancelled Do: %+v", st)
 	}
 	if st, _ := m.Inspect(ctx, "job"); st.Held {
 		t.Fatalf("held after Do: %+v", st)

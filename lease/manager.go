@@ -368,9 +368,10 @@ func expires(now time.Time, d time.Duration) int64 {
 	return now.Add(d + time.Second - 1).Unix()
 }
 
-// Do acquires name (blocking like [Manager.Acquire]), runs fn with the
-// lease's context, which is cancelled if the lease is lost, and releases
-// the lease. It returns fn's error, joined with the [*LostError] if the
+// Do acquires name (blocking like [Manager.Acquire]), runs fn with a
+// context that is cancelled if the lease is lost (or ctx is done), and
+// releases the lease. fn gets the lease itself, to guard its writes, from
+// [FromContext]. It returns fn's error, joined with the [*LostError] if the
 // lease was lost while fn ran. A nil fn is an error. Safe for concurrent
 // use.
 func (m *Manager) Do(ctx context.Context, name string, fn func(ctx context.Context) error, optFns ...func(*AcquireOptions)) error {
@@ -381,7 +382,12 @@ func (m *Manager) Do(ctx context.Context, name string, fn func(ctx context.Conte
 	if err != nil {
 		return err
 	}
-	ferr := fn(l.Context())
+	// fn's ctx ends with the caller's ctx or the lease, whichever first.
+	fctx, cancel := context.WithCancel(context.WithValue(ctx, leaseKey{}, l))
+	stop := context.AfterFunc(l.Context(), cancel)
+	ferr := fn(fctx)
+	stop()
+	cancel()
 	_, rerr := l.Release(context.WithoutCancel(ctx))
 	if lerr := l.lostErr(); lerr != nil {
 		return errors.Join(ferr, lerr)
