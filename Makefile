@@ -35,22 +35,31 @@ FUZZ_TARGETS ?= $(shell grep -rEo --include='*_test.go' --exclude-dir=.cache --e
 	'^func Fuzz[A-Za-z0-9_]+' . 2>/dev/null \
 	| sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+)$$|\1:\2|' | sort -u)
 
-.PHONY: all dynamodb-local test demo bench fuzz clean stress
+.PHONY: all dynamodb-local test demo bench bench-lease fuzz clean stress
 
 all: test
 
 dynamodb-local:
 	@bash scripts/install-dynamodb-local.sh
 
+# The bench/ module (its own go.mod) is vetted and its smoke tests run too,
+# so that it keeps building.
 test: dynamodb-local
 	$(GO) vet ./...
-	bash $(WITH_DDB) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+	cd bench && $(GO) vet ./...
+	bash $(WITH_DDB) bash -euo pipefail -c '$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./... && \
+		cd bench && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...'
 
 demo: dynamodb-local
 	bash $(WITH_DDB) bash -euo pipefail -c 'for ex in $(EXAMPLES); do echo "== examples/$$ex"; $(GO) run ./examples/$$ex; done'
 
 bench: dynamodb-local
 	bash $(WITH_DDB) $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+# The lease benchmarks of the bench/ module (bench/README.md), e.g.
+# `make bench-lease BENCH=Handover BENCHTIME=50x`.
+bench-lease: dynamodb-local
+	cd bench && bash ../$(WITH_DDB) $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 30m .
 
 fuzz: dynamodb-local
 	@if [[ -z "$(strip $(FUZZ_TARGETS))" ]]; then echo "fuzz: no fuzz targets found"; exit 0; fi; \

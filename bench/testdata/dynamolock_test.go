@@ -1,0 +1,190 @@
+//go:build dynamolock
+
+// Side-by-side with cirello.io/dynamolock/v2, which is not a dependency of
+// this module and not on the Go module proxy. This file lives in testdata/
+// so that `go mod tidy` (which reads files of every build tag) and
+// `go vet ./...` do not see it; ../dynamolock.sh overlays it into the bench
+// package as dynamolock_test.go and builds it with -tags dynamolock and a
+// modfile under ../../.cache that requires dynamolock from a local copy.
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"cirello.io/dynamolock/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// dynamolockTable creates a lock table of dynamolock's schema (hash key
+// "key") and returns its name.
+func dynamolockTable(tb testing.TB, e *env) string {
+	tb.Helper()
+	ctx := context.Background()
+	table := e.leaseTable(tb) + "-dynamolock"
+	c := newDynamolock(tb, e, table)
+	defer c.Close()
+	if _, err := c.CreateTableWithContext(ctx, table); err != nil {
+		tb.Fatal(err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(e.client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
+		tb.Fatal(err)
+	}
+	return table
+}
+
+// newDynamolock returns a dynamolock client with its defaults (lease 20s,
+// heartbeat 5s, random owner).
+func newDynamolock(tb testing.TB, e *env, table string) *dynamolock.Client {
+	tb.Helper()
+	c, err := dynamolock.New(e.client, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkDynamolockAcquireRelease is BenchmarkAcquireRelease with
+// dynamolock's AcquireLock and ReleaseLock next to the same contenders.
+func BenchmarkDynamolockAcquireRelease(b *testing.B) {
+	e := newEnv(b)
+	c := newDynamolock(b, e, dynamolockTable(b, e))
+	defer c.Close()
+	contenders := append(pairContenders(b, e), pairFunc{"dynamolock", func(ctx context.Context) (func(context.Context) error, error) {
+		l, err := c.AcquireLockWithContext(ctx, "pair")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			ok, err := c.ReleaseLockWithContext(ctx, l)
+			if err == nil && !ok {
+				err = errors.New("ReleaseLock: not released")
+			}
+			return err
+		}, nil
+	}})
+	for _, p := range contenders {
+		runPairs(b, e, p, 200)
+	}
+	for _, p := range contenders {
+		b.Run(p.name, func(b *testing.B) {
+			b.ResetTimer()
+			r := runPairs(b, e, p, b.N)
+			b.StopTimer()
+			r.pair.report(b, "", "pair")
+			b.ReportMetric(r.acquire.mean(), "ms/acquire")
+			b.ReportMetric(r.release.mean(), "ms/release")
+			b.ReportMetric(float64(r.requests)/float64(b.N), "req/pair")
+		})
+	}
+}
+
+// runDynamolockHandover is runHandover's other-manager mode with two
+// dynamolock clients; refresh is the waiter's poll period (0: dynamolock's
+// default, 1s).
+func runDynamolockHandover(tb testing.TB, e *env, n int, hold, refresh time.Duration) handoverResult {
+	tb.Helper()
+	table := dynamolockTable(tb, e)
+	const name = "handover"
+	holder, waiter := newDynamolock(tb, e, table), newDynamolock(tb, e, table)
+	defer holder.Close()
+	defer waiter.Close()
+	var opts []dynamolock.AcquireLockOption
+	if refresh > 0 {
+		opts = append(opts, dynamolock.WithRefreshPeriod(refresh))
+	}
+	type acq struct {
+		a   acquisition
+		err error
+	}
+	goCh, acqCh, relCh := make(chan struct{}), make(chan acq, 1), make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := tagged(context.Background(), "waiter")
+		for range goCh {
+			r0, g0 := e.tags.get("waiter"), e.tags.get("waiter/GetItem")
+			start := time.Now()
+			l, err := waiter.AcquireLockWithContext(ctx, name, opts...)
+			a := acquisition{start: start.UnixNano(), acquired: time.Now().UnixNano(),
+				reqs: e.tags.get("waiter") - r0, gets: e.tags.get("waiter/GetItem") - g0}
+			acqCh <- acq{a, err}
+			if err != nil {
+				return
+			}
+			time.Sleep(waiterHold)
+			if ok, err := waiter.ReleaseLockWithContext(ctx, l); err != nil || !ok {
+				relCh <- fmt.Errorf("waiter ReleaseLock: %v %v", ok, err)
+				return
+			}
+			relCh <- nil
+		}
+	}()
+	defer func() { close(goCh); <-done }()
+	ctx := tagged(context.Background(), "holder")
+	res := handoverResult{n: n, fromRelEnd: make(samples, 0, n), fromRelStart: make(samples, 0, n)}
+	before := e.counter.Count()
+	for range n {
+		l, err := holder.AcquireLockWithContext(ctx, name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		goCh <- struct{}{}
+		time.Sleep(hold)
+		relStart := time.Now()
+		if ok, err := holder.ReleaseLockWithContext(ctx, l); err != nil || !ok {
+			tb.Fatalf("holder ReleaseLock: %v %v", ok, err)
+		}
+		relEnd := time.Now()
+		r := <-acqCh
+		if r.err != nil {
+			tb.Fatal(r.err)
+		}
+		got := time.Unix(0, r.a.acquired)
+		res.fromRelEnd = append(res.fromRelEnd, got.Sub(relEnd.Round(0)))
+		res.fromRelStart = append(res.fromRelStart, got.Sub(relStart.Round(0)))
+		res.waiterReqs += r.a.reqs
+		res.polls += max(r.a.gets-1, 0)
+		res.waiting += relStart.Round(0).Sub(time.Unix(0, r.a.start))
+		if err := <-relCh; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	res.total = e.counter.Count() - before
+	return res
+}
+
+// BenchmarkDynamolockHandover: hand-over between two dynamolock clients of
+// this process (default 1s refresh period, and 250ms like lease's
+// MaxPollInterval), next to lease's other-manager mode.
+func BenchmarkDynamolockHandover(b *testing.B) {
+	e := newEnv(b)
+	type contender struct {
+		name string
+		run  func(b *testing.B) handoverResult
+	}
+	for _, c := range []contender{
+		{"lease-" + otherManager, func(b *testing.B) handoverResult { return runHandover(b, e, otherManager, b.N, handoverHold) }},
+		{"dynamolock-refresh=1s", func(b *testing.B) handoverResult { return runDynamolockHandover(b, e, b.N, handoverHold, 0) }},
+		{"dynamolock-refresh=250ms", func(b *testing.B) handoverResult {
+			return runDynamolockHandover(b, e, b.N, handoverHold, 250*time.Millisecond)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ResetTimer()
+			r := c.run(b)
+			b.StopTimer()
+			r.fromRelEnd.report(b, "", "handover")
+			r.fromRelStart.report(b, "relstart-", "handover")
+			b.ReportMetric(float64(r.waiterReqs)/float64(r.n), "waiter-req/handover")
+			b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
+			b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
+			b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
+		})
+	}
+}
