@@ -20,14 +20,25 @@ var endpoint = flag.String("endpoint", "", "DynamoDB endpoint (default $"+ddbloc
 // started. Call flag.Parse first. It blocks while DynamoDB Local starts
 // (about 2 s).
 func Connect(ctx context.Context, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, func(), error) {
-	if *endpoint != "" {
-		return ddblocal.NewClient(*endpoint, optFns...), func() {}, nil
-	}
-	inst, err := ddblocal.Start(ctx)
+	ep, stop, err := Endpoint(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return inst.Client(optFns...), func() { _ = inst.Stop() }, nil
+	return ddblocal.NewClient(ep, optFns...), stop, nil
+}
+
+// Endpoint is [Connect] for programs that pass the endpoint on to child
+// processes: it returns the endpoint's base URL and a function that
+// releases what it started.
+func Endpoint(ctx context.Context) (string, func(), error) {
+	if *endpoint != "" {
+		return *endpoint, func() {}, nil
+	}
+	inst, err := ddblocal.Start(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return inst.Endpoint, func() { _ = inst.Stop() }, nil
 }
 
 // Fatal prints err and exits with status 1.
