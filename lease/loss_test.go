@@ -74,9 +74,10 @@ func (d *dropper) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // An acquiring write whose outcome is unknown (response lost, and the read
-// that should tell fails too) was stored: Acquire takes the lease up at its
-// next read, without writing again; TryAcquire reports the unknown outcome
-// and the next TryAcquire takes the lease up.
+// that should tell fails too) was stored: Acquire recognises the record as
+// its own at its next read and takes it again at once (one more write, not
+// a lease duration's wait for its own record); TryAcquire reports the
+// unknown outcome and the next TryAcquire does the same.
 func TestAcquireOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	for _, try := range []bool{false, true} {
@@ -108,7 +109,12 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 				if _, err := m.TryAcquire(ctx, "u"); !errors.Is(err, repo.ErrOutcomeUnknown) {
 					t.Fatalf("TryAcquire: %v, want ErrOutcomeUnknown", err)
 				}
-				l, err = m.TryAcquire(ctx, "u")
+				// Another duration this time: the record must carry it, as
+				// waiters take over by the stored duration.
+				l, err = m.TryAcquire(ctx, "u", func(o *lease.AcquireOptions) { o.Duration = 5 * time.Second })
+				if st, _ := m.Inspect(ctx, "u"); err == nil && st.Duration != 5*time.Second {
+					t.Fatalf("record duration %v after a TryAcquire for 5s", st.Duration)
+				}
 			} else {
 				l, err = m.Acquire(ctx, "u")
 			}
@@ -116,9 +122,9 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Release(ctx)
-			if d.dropped.Load() != 1 || d.writes.Load() != 1 || l.Token() != 1 || len(acquired) != 1 {
-				t.Fatalf("%d dropped, %d writes, token %d, %d acquisitions; want 1, 1 (taken up, not written again), 1, 1",
-					d.dropped.Load(), d.writes.Load(), l.Token(), len(acquired))
+			if d.dropped.Load() != 1 || d.writes.Load() != 2 || l.Token() != 2 || len(acquired) != 1 || acquired[0].Takeover {
+				t.Fatalf("%d dropped, %d writes, token %d, acquisitions %+v; want 1, 2, 2 and one that is not a takeover",
+					d.dropped.Load(), d.writes.Load(), l.Token(), acquired)
 			}
 			if ok, err := l.Release(ctx); !ok || err != nil {
 				t.Fatalf("Release: %v %v", ok, err)

@@ -35,8 +35,8 @@ type Manager struct {
 	recs   *repo.Repository[record]
 
 	mu      sync.Mutex
-	watched map[string]watch           // held records seen by a waiter: version and when first seen
-	unsure  map[string][]unsureAcquire // acquiring writes whose outcome is unknown, per name
+	watched map[string]watch   // held records seen by a waiter: version and when first seen
+	unsure  map[string][]int64 // tokens of acquiring writes whose outcome is unknown, per name
 
 	// queue is the local queue per name: one goroutine at a time waits for
 	// or holds a name; a Release hands the record it stored to the next.
@@ -68,7 +68,7 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 		return nil, err
 	}
 	return &Manager{client: client, table: table, opts: o, recs: r,
-		watched: map[string]watch{}, unsure: map[string][]unsureAcquire{}}, nil
+		watched: map[string]watch{}, unsure: map[string][]int64{}}, nil
 }
 
 // Owner returns the owner id this Manager writes into records. Safe for
@@ -137,8 +137,8 @@ func (m *Manager) acquireOptions(ctx context.Context, fns []func(*AcquireOptions
 // the holder. A name held by another goroutine of this Manager is also
 // ErrHeld. If the acquiring write's outcome is unknown, the error matches
 // repo.ErrOutcomeUnknown; the next TryAcquire or Acquire of the name
-// through this Manager recognises the record if it was stored and takes
-// the lease up from there. TryAcquire blocks for one or two requests; cancelling ctx stops
+// through this Manager recognises the record if it was stored and takes it
+// again at once. TryAcquire blocks for one or two requests; cancelling ctx stops
 // it. Safe for concurrent use.
 func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
 	ao, err := m.acquireOptions(ctx, optFns)
@@ -166,8 +166,9 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 //
 // An acquiring write whose outcome is unknown (its response was lost and
 // the read that should have told failed too) is not an error: the next
-// read recognises the record as this Manager's (this owner, the token it
-// tried to write) and the lease is taken up from there. Errors other than
+// read recognises the record, if it was stored, as this Manager's (this
+// owner, the token it tried to write) and takes it again at once instead
+// of waiting a lease duration for its own record. Errors other than
 // the record being held (DynamoDB unreachable beyond the Repo retry
 // policy, a missing table) are returned. Safe for concurrent use.
 func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
@@ -210,43 +211,32 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// unsureAcquire is an acquiring write whose outcome is unknown: if it was
-// stored, the record has this Manager's owner and Token and Version both
-// token. No other write leaves that state (a lease of this Manager lost
-// earlier has a smaller token), so a later read of the record recognises
-// it, and the lease is taken up from there.
-type unsureAcquire struct {
-	token int64
-	sent  time.Time // clock reading before the write was sent
-}
-
-// adopt returns the unsure acquiring write that stored cur, if any, and
-// forgets those that cur shows can no longer be (the version moved past
+// unsureStored reports whether cur was stored by one of this Manager's
+// acquiring writes of name whose outcome was unknown (m.unsure holds their
+// tokens). Such a write leaves the record with this Manager's owner and
+// Token and Version both the token; no other write leaves that state (a
+// lease of this Manager lost earlier has a smaller token). It forgets the
+// tokens that cur shows can no longer be stored (the version moved past
 // them). The caller has the turn on name.
-func (m *Manager) adopt(name string, cur record) (unsureAcquire, bool) {
+func (m *Manager) unsureStored(name string, cur record) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	us := m.unsure[name]
-	if len(us) == 0 {
-		return unsureAcquire{}, false
-	}
-	kept := us[:0]
-	var found unsureAcquire
-	ok := false
-	for _, u := range us {
+	kept := m.unsure[name][:0]
+	found := false
+	for _, token := range m.unsure[name] {
 		switch {
-		case cur.Owner == m.opts.Owner && cur.Token == u.token && cur.Version == u.token:
-			found, ok = u, true
-		case u.token > cur.Version:
-			kept = append(kept, u)
+		case cur.Owner == m.opts.Owner && cur.Token == token && cur.Version == token:
+			found = true
+		case token > cur.Version:
+			kept = append(kept, token)
 		}
 	}
-	if ok || len(kept) == 0 {
+	if found || len(kept) == 0 {
 		delete(m.unsure, name)
 	} else {
 		m.unsure[name] = kept
 	}
-	return found, ok
+	return found
 }
 
 // attempt reads name's record (or starts from the one a local Release
@@ -269,13 +259,16 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 			return nil, 0, err
 		}
 	}
-	if u, ok := m.adopt(name, cur); ok {
-		return m.acquired(cur, ao, u.sent, start, false, turn), 0, nil
-	}
+	// A record stored by one of this Manager's acquiring writes whose
+	// outcome was unknown is held by no one: no lease was handed out for
+	// it. It is taken again at once with a fresh write, so that the new
+	// lease's token, duration and data are this call's and its safe time
+	// starts now.
+	unheld := m.unsureStored(name, cur)
 	for try := 0; ; try++ {
 		seen := clk.Now() // after the read returned
 		takeover := false
-		if cur.Owner != "" {
+		if cur.Owner != "" && !unheld {
 			stale, wait := m.stale(name, cur, seen)
 			if !stale {
 				return nil, wait, heldBy(cur)
@@ -309,7 +302,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 		}
 		if errors.Is(err, repo.ErrOutcomeUnknown) {
 			m.mu.Lock()
-			m.unsure[name] = append(m.unsure[name], unsureAcquire{token: next.Token, sent: sent})
+			m.unsure[name] = append(m.unsure[name], next.Token)
 			m.mu.Unlock()
 			return nil, 0, err
 		}
