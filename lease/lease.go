@@ -262,9 +262,12 @@ func (l *Lease) lostTo(cur record) *LostError {
 // owner and token). It reports whether it released the lease: false, with
 // a nil error, if the lease was already released or lost. Releasing twice
 // is harmless, so `defer l.Release(ctx)` is always safe. It blocks for one
-// request; if ctx is done first it returns ctx's error, the lease is then
-// neither renewed nor released and expires after its duration. Safe for
-// concurrent use.
+// request (two or three when a lost response leaves its outcome unknown:
+// it then reads the record, and if another owner holds it by then, it
+// reports false and Err says TakenOver). If ctx is done first, or the
+// outcome stays unknown, it returns the error; the lease is then neither
+// renewed nor released and expires after its duration. Safe for concurrent
+// use.
 func (l *Lease) Release(ctx context.Context) (bool, error) {
 	l.relMu.Lock()
 	defer l.relMu.Unlock()
@@ -298,8 +301,24 @@ func (l *Lease) Release(ctx context.Context) (bool, error) {
 		case errors.Is(err, repo.ErrNotFound):
 			l.lose(&LostError{Reason: ReleasedElsewhere})
 			return false, nil
+		case errors.Is(err, repo.ErrOutcomeUnknown):
+			// The write ids could not tell (another owner's acquiring Save
+			// replaces them): the record itself can.
+			cur, gerr := l.m.recs.Get(ctx, repo.Key(l.name))
+			switch {
+			case gerr == nil && cur.Owner == "":
+				l.finish(ErrReleased, &cur) // ours was stored
+				return true, nil
+			case gerr == nil && l.ours(cur) && try == 0:
+				rec = cur // not stored: release again
+				continue
+			case gerr == nil && !l.ours(cur):
+				l.lose(l.lostTo(cur)) // not ours any more, whoever freed it
+				return false, nil
+			}
 		}
-		// Unknown outcome: the lease is not renewed any more and expires.
+		// Outcome still unknown: the lease is not renewed any more and
+		// expires.
 		l.lose(&LostError{Reason: NotRenewed, Cause: err})
 		return false, err
 	}

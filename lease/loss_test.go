@@ -432,3 +432,35 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 		})
 	}
 }
+
+// A Release whose outcome is unknown (response lost, resolving read failed)
+// reads the record once more: stored and free, it reports the release.
+func TestReleaseOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := &dropper{next: http.DefaultTransport, failGets: 1}
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: d}
+		o.RetryMaxAttempts = 1
+	})
+	m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+		o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := m.Acquire(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.n.Store(1)
+	if ok, err := l.Release(ctx); !ok || err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("Release: %v %v, Err %v; want true, nil, ErrReleased", ok, err, l.Err())
+	}
+	if st, err := m.Inspect(ctx, "r"); err != nil || st.Held || st.Version != 2 || d.dropped.Load() != 1 {
+		t.Fatalf("record %+v (%v), %d dropped; want free at version 2 after one dropped response", st, err, d.dropped.Load())
+	}
+}
