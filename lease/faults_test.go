@@ -67,6 +67,9 @@ func TestLeaseUnderFaults(t *testing.T) {
 	if err := data.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := data.Create(ctx, counterItem{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
 	admin, err := lease.New(clean, table)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +146,7 @@ func TestLeaseUnderFaults(t *testing.T) {
 						continue
 					}
 					cur, err := data.Get(ctx, repo.Key("c"))
-					if err != nil && !errors.Is(err, repo.ErrNotFound) {
+					if err != nil {
 						fail(err)
 						return
 					}
