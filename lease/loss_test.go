@@ -73,6 +73,33 @@ func (d *dropper) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// droppingManager returns a Manager, with its lease table created, whose
+// requests go through a dropper failing failGets reads after each drop,
+// with the SDK's own retries off.
+func droppingManager(t *testing.T, failGets int32, optFns ...func(*lease.Options)) (*lease.Manager, *dropper) {
+	t.Helper()
+	d := &dropper{next: http.DefaultTransport, failGets: failGets}
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: d}
+		o.RetryMaxAttempts = 1
+	})
+	m, err := lease.New(client, ddblocal.TableName(t), optFns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m, d
+}
+
+// oneResolvingRead lets a write whose response was lost be resolved by a
+// single read: with droppingManager(t, 1, ...) that read fails, and the
+// outcome is unknown.
+func oneResolvingRead(o *lease.Options) {
+	o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
+}
+
 // An acquiring write whose outcome is unknown (response lost, and the read
 // that should tell fails too) was stored: Acquire recognises the record as
 // its own at its next read and takes it again at once (one more write, not
@@ -84,24 +111,12 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 		t.Run(map[bool]string{false: "Acquire", true: "TryAcquire"}[try], func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			d := &dropper{next: http.DefaultTransport, failGets: 1}
-			client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
-				o.HTTPClient = &http.Client{Transport: d}
-				o.RetryMaxAttempts = 1
-			})
 			var acquired []lease.AcquiredEvent
-			m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+			m, d := droppingManager(t, 1, oneResolvingRead, func(o *lease.Options) {
 				o.PollInterval = 10 * time.Millisecond
 				o.Observer.Acquired = func(e lease.AcquiredEvent) { acquired = append(acquired, e) }
-				// One write, then one read to resolve it: that read fails.
-				o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := m.CreateTable(ctx); err != nil {
-				t.Fatal(err)
-			}
+			var err error
 			d.n.Store(1)
 			d.writes.Store(0)
 			var l *lease.Lease
@@ -140,22 +155,13 @@ func TestRenewalResponseLost(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := newFakeClock()
-	d := &dropper{next: http.DefaultTransport}
-	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: d} })
 	var renewed atomic.Int64
-	table := ddblocal.TableName(t)
-	m, err := lease.New(client, table, func(o *lease.Options) {
+	m, d := droppingManager(t, 0, func(o *lease.Options) {
 		o.Clock = clk
 		o.Duration = 30 * time.Second
 		o.HeartbeatInterval = 10 * time.Second
 		o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
 	l, err := m.Acquire(ctx, "r")
 	if err != nil {
 		t.Fatal(err)
@@ -379,25 +385,13 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			clk := newFakeClock()
-			d := &dropper{next: http.DefaultTransport, failGets: 1}
-			client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
-				o.HTTPClient = &http.Client{Transport: d}
-				o.RetryMaxAttempts = 1
-			})
 			var renewed atomic.Int64
-			m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
+			m, d := droppingManager(t, 1, oneResolvingRead, func(o *lease.Options) {
 				o.Clock = clk
 				o.Duration = 30 * time.Second
 				o.HeartbeatInterval = 10 * time.Second
 				o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
-				o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := m.CreateTable(ctx); err != nil {
-				t.Fatal(err)
-			}
 			l, err := m.Acquire(ctx, "u")
 			if err != nil {
 				t.Fatal(err)
@@ -438,20 +432,7 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 func TestReleaseOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	d := &dropper{next: http.DefaultTransport, failGets: 1}
-	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: d}
-		o.RetryMaxAttempts = 1
-	})
-	m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
-		o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m, d := droppingManager(t, 1, oneResolvingRead)
 	l, err := m.Acquire(ctx, "r")
 	if err != nil {
 		t.Fatal(err)

@@ -68,20 +68,7 @@ func BenchmarkDynamolockAcquireRelease(b *testing.B) {
 			return err
 		}, nil
 	}})
-	for _, p := range contenders {
-		runPairs(b, e, p, 200)
-	}
-	for _, p := range contenders {
-		b.Run(p.name, func(b *testing.B) {
-			b.ResetTimer()
-			r := runPairs(b, e, p, b.N)
-			b.StopTimer()
-			r.pair.report(b, "", "pair")
-			b.ReportMetric(r.acquire.mean(), "ms/acquire")
-			b.ReportMetric(r.release.mean(), "ms/release")
-			b.ReportMetric(float64(r.requests)/float64(b.N), "req/pair")
-		})
-	}
+	benchPairs(b, e, contenders)
 }
 
 // runDynamolockHandover is runHandover's other-manager mode with two
