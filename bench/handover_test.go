@@ -279,6 +279,27 @@ type handoverResult struct {
 	total        int64 // every request of both sides
 }
 
+// add records one hand-over: the holder's Release ran from relStart to
+// relEnd, and the waiter's acquisition was a.
+func (r *handoverResult) add(relStart, relEnd time.Time, a acquisition) {
+	got := time.Unix(0, a.acquired) // wall clock: a child's is the same host's
+	r.fromRelEnd = append(r.fromRelEnd, got.Sub(relEnd.Round(0)))
+	r.fromRelStart = append(r.fromRelStart, got.Sub(relStart.Round(0)))
+	r.waiterReqs += a.reqs
+	r.polls += max(a.gets-1, 0) // the last read found it free; a local hand-over reads nothing
+	r.waiting += relStart.Round(0).Sub(time.Unix(0, a.start))
+}
+
+// report reports r's metrics on b.
+func (r handoverResult) report(b *testing.B) {
+	r.fromRelEnd.report(b, "", "handover")
+	r.fromRelStart.report(b, "relstart-", "handover")
+	b.ReportMetric(float64(r.waiterReqs)/float64(r.n), "waiter-req/handover")
+	b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
+	b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
+	b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
+}
+
 // runHandover runs n hand-overs: the holder acquires, tells the waiter to
 // Acquire, holds handoverHold, releases; the waiter acquires, holds
 // waiterHold, releases, and the cycle starts again.
@@ -324,12 +345,7 @@ func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) 
 		if err != nil {
 			tb.Fatal(err)
 		}
-		got := time.Unix(0, a.acquired) // wall clock: the child's is the same host's
-		res.fromRelEnd = append(res.fromRelEnd, got.Sub(relEnd.Round(0)))
-		res.fromRelStart = append(res.fromRelStart, got.Sub(relStart.Round(0)))
-		res.waiterReqs += a.reqs
-		res.polls += max(a.gets-1, 0) // the last read found it free; a local hand-over reads nothing
-		res.waiting += relStart.Round(0).Sub(time.Unix(0, a.start))
+		res.add(relStart, relEnd, a)
 		rel, err := w.released()
 		if err != nil {
 			tb.Fatal(err)
@@ -355,12 +371,7 @@ func BenchmarkHandover(b *testing.B) {
 			b.ResetTimer()
 			r := runHandover(b, e, mode, b.N, handoverHold)
 			b.StopTimer()
-			r.fromRelEnd.report(b, "", "handover")
-			r.fromRelStart.report(b, "relstart-", "handover")
-			b.ReportMetric(float64(r.waiterReqs)/float64(r.n), "waiter-req/handover")
-			b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
-			b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
-			b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
+			r.report(b)
 		})
 	}
 }

@@ -132,12 +132,7 @@ func runDynamolockHandover(tb testing.TB, e *env, n int, hold, refresh time.Dura
 		if r.err != nil {
 			tb.Fatal(r.err)
 		}
-		got := time.Unix(0, r.a.acquired)
-		res.fromRelEnd = append(res.fromRelEnd, got.Sub(relEnd.Round(0)))
-		res.fromRelStart = append(res.fromRelStart, got.Sub(relStart.Round(0)))
-		res.waiterReqs += r.a.reqs
-		res.polls += max(r.a.gets-1, 0)
-		res.waiting += relStart.Round(0).Sub(time.Unix(0, r.a.start))
+		res.add(relStart, relEnd, r.a)
 		if err := <-relCh; err != nil {
 			tb.Fatal(err)
 		}
@@ -166,12 +161,7 @@ func BenchmarkDynamolockHandover(b *testing.B) {
 			b.ResetTimer()
 			r := c.run(b)
 			b.StopTimer()
-			r.fromRelEnd.report(b, "", "handover")
-			r.fromRelStart.report(b, "relstart-", "handover")
-			b.ReportMetric(float64(r.waiterReqs)/float64(r.n), "waiter-req/handover")
-			b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
-			b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
-			b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
+			r.report(b)
 		})
 	}
 }
