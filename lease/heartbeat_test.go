@@ -140,10 +140,7 @@ func TestHeartbeatTiming(t *testing.T) {
 	})
 	var renewed, lost atomic.Int64
 	lostc := make(chan *lease.LostError, 1)
-	m, err := lease.New(client, ddblocal.TableName(t), func(o *lease.Options) {
-		o.Clock = clk
-		o.Duration = 30 * time.Second
-		o.HeartbeatInterval = 10 * time.Second
+	m, err := lease.New(client, ddblocal.TableName(t), slowBeats(clk), func(o *lease.Options) {
 		o.SafetyMargin = 3 * time.Second
 		o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
 		o.Observer.Lost = func(e *lease.LostError) { lost.Add(1); lostc <- e }
@@ -207,6 +204,16 @@ func TestHeartbeatTiming(t *testing.T) {
 	}
 }
 
+// slowBeats runs a Manager on fake clock c with 30 s leases renewed every
+// 10 s, so that a test moves the heartbeat by advancing c.
+func slowBeats(c *fakeClock) func(*lease.Options) {
+	return func(o *lease.Options) {
+		o.Clock = c
+		o.Duration = 30 * time.Second
+		o.HeartbeatInterval = 10 * time.Second
+	}
+}
+
 func waitFor(t *testing.T, f func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !f(); time.Sleep(time.Millisecond) {
@@ -223,15 +230,8 @@ func TestTakeoverAndGuard(t *testing.T) {
 	ctx := context.Background()
 	clkA, clkB := newFakeClock(), newFakeClock()
 	table := ddblocal.TableName(t)
-	opts := func(c *fakeClock) func(*lease.Options) {
-		return func(o *lease.Options) {
-			o.Clock = c
-			o.Duration = 30 * time.Second
-			o.HeartbeatInterval = 10 * time.Second
-		}
-	}
-	a := newManager(t, table, opts(clkA))
-	b := newManager(t, table, opts(clkB))
+	a := newManager(t, table, slowBeats(clkA))
+	b := newManager(t, table, slowBeats(clkB))
 	if err := a.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}

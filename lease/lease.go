@@ -195,7 +195,6 @@ func (l *Lease) renew(ctx context.Context, start, safe time.Time) error {
 	rec := l.rec
 	l.mu.Unlock()
 	rec.Expires = expires(time.Now(), l.duration)
-	rec.TTL = l.m.ttl()
 	rctx, cancel := context.WithCancel(ctx)
 	type result struct {
 		rec record
@@ -203,7 +202,7 @@ func (l *Lease) renew(ctx context.Context, start, safe time.Time) error {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		r, err := l.m.recs.Save(rctx, rec)
+		r, err := l.m.save(rctx, rec)
 		ch <- result{r, err}
 	}()
 	var res result
@@ -283,8 +282,7 @@ func (l *Lease) Release(ctx context.Context) (bool, error) {
 		rec.Owner = ""
 		rec.Data = nil
 		rec.Expires = time.Now().Unix()
-		rec.TTL = l.m.ttl()
-		stored, err := l.m.recs.Save(ctx, rec)
+		stored, err := l.m.save(ctx, rec)
 		var ce *repo.ConflictError[record]
 		switch {
 		case err == nil:

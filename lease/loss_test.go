@@ -156,10 +156,7 @@ func TestRenewalResponseLost(t *testing.T) {
 	ctx := context.Background()
 	clk := newFakeClock()
 	var renewed atomic.Int64
-	m, d := droppingManager(t, 0, func(o *lease.Options) {
-		o.Clock = clk
-		o.Duration = 30 * time.Second
-		o.HeartbeatInterval = 10 * time.Second
+	m, d := droppingManager(t, 0, slowBeats(clk), func(o *lease.Options) {
 		o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
 	})
 	l, err := m.Acquire(ctx, "r")
@@ -259,11 +256,7 @@ func TestDoCancelledOnLoss(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			clk := newFakeClock()
-			m, table := setup(t, func(o *lease.Options) {
-				o.Clock = clk
-				o.Duration = 30 * time.Second
-				o.HeartbeatInterval = 10 * time.Second
-			})
+			m, table := setup(t, slowBeats(clk))
 			raw := rawRecords(t, table)
 			started := make(chan struct{})
 			done := make(chan error, 1)
@@ -386,10 +379,7 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 			ctx := context.Background()
 			clk := newFakeClock()
 			var renewed atomic.Int64
-			m, d := droppingManager(t, 1, oneResolvingRead, func(o *lease.Options) {
-				o.Clock = clk
-				o.Duration = 30 * time.Second
-				o.HeartbeatInterval = 10 * time.Second
+			m, d := droppingManager(t, 1, oneResolvingRead, slowBeats(clk), func(o *lease.Options) {
 				o.Observer.Renewed = func(lease.RenewedEvent) { renewed.Add(1) }
 			})
 			l, err := m.Acquire(ctx, "u")

@@ -282,8 +282,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 		next.Data = ao.Data
 		sent := clk.Now()
 		next.Expires = expires(time.Now(), ao.Duration)
-		next.TTL = m.ttl()
-		stored, err := m.recs.Save(ctx, next)
+		stored, err := m.save(ctx, next)
 		var ce *repo.ConflictError[record]
 		if errors.As(err, &ce) {
 			if ce.Current.Owner == "" && try == 0 {
@@ -354,8 +353,13 @@ func (m *Manager) stale(name string, cur record, seen time.Time) (bool, time.Dur
 	return true, 0
 }
 
-// ttl is the TTL attribute of a record written now.
-func (m *Manager) ttl() int64 { return time.Now().Add(m.opts.RecordTTL).Unix() }
+// save stores rec on condition of its version (repo's Save), with its TTL
+// attribute set RecordTTL from now: every write of a record goes through
+// it, so TTL never collects a record written less than RecordTTL ago.
+func (m *Manager) save(ctx context.Context, rec record) (record, error) {
+	rec.TTL = time.Now().Add(m.opts.RecordTTL).Unix()
+	return m.recs.Save(ctx, rec)
+}
 
 func expires(now time.Time, d time.Duration) int64 {
 	return now.Add(d + time.Second - 1).Unix()
