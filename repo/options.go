@@ -51,6 +51,13 @@ type Options struct {
 	// double applies.
 	noWriteIDs bool
 
+	// forgetLostWrites restores the old, unsafe resolution of a lost write:
+	// an item still at the write's base version is taken as proof that the
+	// write failed, and the write is forgotten. Only tests set it
+	// (export_test.go), to show that the late-write tests catch the double
+	// applies this causes.
+	forgetLostWrites bool
+
 	// WriteIDs is how many recent write ids an item keeps (1 to 64). More
 	// ids resolve more lost responses under heavy contention; each costs
 	// about 30 bytes of item size. Default 8.
