@@ -4,6 +4,15 @@
 // DynamoDB applied (the ambiguous case), answers with throttling or a 500
 // without forwarding, resets the connection before sending, or adds latency.
 //
+// Two faults deliver a request after its caller has stopped waiting for it,
+// as a network or a load balancer can: a [Late] request fails at once with a
+// reset connection and reaches DynamoDB later, and a slow request (see
+// [Config.Slow]) is held up on the "server side" past the client's timeout
+// ([Config.ClientTimeout]) or the caller's deadline and lands all the same.
+// Both are sent from background goroutines that the Transport owns;
+// [Transport.Wait] waits for them, and a test must call it before it checks
+// what is stored and before it ends.
+//
 // Decisions come from one PCG generator seeded by [Config.Seed] and guarded
 // by a mutex, so for a given seed the sequence of decisions is the same
 // whenever requests arrive in the same order (one goroutine, or a test that
@@ -57,6 +66,10 @@ const (
 	// Reset fails with a reset-connection error before sending: nothing
 	// was applied, but the client cannot know.
 	Reset
+	// Late fails at once with a reset-connection error and forwards the
+	// request in the background after a delay (see [Config.Late]): the
+	// client gave up on a request that DynamoDB applies later.
+	Late
 )
 
 // String returns the fault's name.
@@ -72,12 +85,14 @@ func (f Fault) String() string {
 		return "500"
 	case Reset:
 		return "reset"
+	case Late:
+		return "late"
 	}
 	return "Fault(" + strconv.Itoa(int(f)) + ")"
 }
 
 // Config sets the probabilities of faults. Probabilities are per affected
-// request; Drop+Throttle+Error500+Reset must not exceed 1.
+// request; Drop+Throttle+Error500+Reset+Late must not exceed 1.
 type Config struct {
 	// Seed seeds the decisions. The same seed and the same order of
 	// requests give the same decisions.
@@ -98,6 +113,25 @@ type Config struct {
 	Latency time.Duration
 	// LatencyP is the probability of adding latency to a request.
 	LatencyP float64
+	// Late is the probability that a request is answered at once with a
+	// reset-connection error (the client sees a failure) while the request
+	// itself is forwarded to DynamoDB in the background after a delay drawn
+	// uniformly in [0, LateDelay]: a request that lands after the client
+	// gave up on it.
+	Late      float64
+	LateDelay time.Duration
+	// Slow is the probability that a request is held up on the "server
+	// side" for a delay drawn uniformly in [SlowMin, SlowMax] before it is
+	// forwarded. The delay is NOT cut short when the client gives up: with
+	// ClientTimeout below SlowMin the client times out and the request
+	// still lands later. Only requests without another fault (None) are
+	// slowed; with SlowMax 0 no request is.
+	Slow             float64
+	SlowMin, SlowMax time.Duration
+	// ClientTimeout, if > 0, is the http.Client Timeout of the clients that
+	// Option and Client build (a client-side timeout, as a service would
+	// set).
+	ClientTimeout time.Duration
 	// Ops are the operation names (the part of the X-Amz-Target header
 	// after the dot: "UpdateItem", "GetItem", ...) that faults affect.
 	// Empty: all. Requests of other operations are forwarded untouched and
@@ -105,23 +139,36 @@ type Config struct {
 	Ops []string
 }
 
-// Validate reports whether c's probabilities make sense.
+// Validate reports whether c's probabilities and durations make sense.
 func (c Config) Validate() error {
-	ps := []float64{c.Drop, c.Throttle, c.Error500, c.Reset, c.LatencyP}
+	// The first five are the exclusive faults, whose sum is bounded too.
+	ps := []struct {
+		name string
+		p    float64
+	}{{"Drop", c.Drop}, {"Throttle", c.Throttle}, {"Error500", c.Error500}, {"Reset", c.Reset}, {"Late", c.Late},
+		{"LatencyP", c.LatencyP}, {"Slow", c.Slow}}
 	sum := 0.0
-	for _, p := range ps {
-		if p < 0 || p > 1 || p != p {
-			return fmt.Errorf("faults: probability %v out of [0, 1]", p)
+	for i, p := range ps {
+		if p.p < 0 || p.p > 1 || p.p != p.p {
+			return fmt.Errorf("faults: %s = %v out of [0, 1]", p.name, p.p)
+		}
+		if i < 5 {
+			sum += p.p
 		}
 	}
-	for _, p := range ps[:4] {
-		sum += p
-	}
 	if sum > 1 {
-		return fmt.Errorf("faults: Drop+Throttle+Error500+Reset = %v > 1", sum)
+		return fmt.Errorf("faults: Drop+Throttle+Error500+Reset+Late = %v > 1", sum)
 	}
-	if c.Latency < 0 {
-		return fmt.Errorf("faults: negative Latency %v", c.Latency)
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"Latency", c.Latency}, {"LateDelay", c.LateDelay}, {"SlowMin", c.SlowMin}, {"SlowMax", c.SlowMax}, {"ClientTimeout", c.ClientTimeout}} {
+		if d.d < 0 {
+			return fmt.Errorf("faults: negative %s %v", d.name, d.d)
+		}
+	}
+	if c.SlowMin > c.SlowMax {
+		return fmt.Errorf("faults: SlowMin %v > SlowMax %v", c.SlowMin, c.SlowMax)
 	}
 	return nil
 }
@@ -130,6 +177,15 @@ func (c Config) Validate() error {
 func (c Config) String() string {
 	s := fmt.Sprintf("seed=%d drop=%.2f throttle=%.2f 500=%.2f reset=%.2f latency=%v@%.2f",
 		c.Seed, c.Drop, c.Throttle, c.Error500, c.Reset, c.Latency, c.LatencyP)
+	if c.Late != 0 || c.LateDelay != 0 {
+		s += fmt.Sprintf(" late=%v@%.2f", c.LateDelay, c.Late)
+	}
+	if c.Slow != 0 || c.SlowMin != 0 || c.SlowMax != 0 {
+		s += fmt.Sprintf(" slow=%v-%v@%.2f", c.SlowMin, c.SlowMax, c.Slow)
+	}
+	if c.ClientTimeout != 0 {
+		s += fmt.Sprintf(" client-timeout=%v", c.ClientTimeout)
+	}
 	if len(c.Ops) > 0 {
 		s += " ops=" + strings.Join(c.Ops, ",")
 	}
@@ -140,6 +196,11 @@ func (c Config) String() string {
 type Decision struct {
 	Fault Fault
 	Delay time.Duration // added latency, 0 for none
+	// ServerDelay is how long a slow request is held up before it is
+	// forwarded (see [Config.Slow]); 0 for a request that is not slow.
+	ServerDelay time.Duration
+
+	lateDelay time.Duration // for Fault Late: the delay before forwarding
 }
 
 // Stats counts requests and injected faults since [New].
@@ -150,17 +211,23 @@ type Stats struct {
 	Throttle int64
 	Error500 int64
 	Reset    int64
+	Late     int64
 	Delayed  int64
+	Slow     int64
 }
 
 // String describes s in one line, for test logs.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d requests, %d affected: %d dropped, %d throttled, %d 500s, %d resets, %d delayed",
-		s.Requests, s.Affected, s.Drop, s.Throttle, s.Error500, s.Reset, s.Delayed)
+	return fmt.Sprintf("%d requests, %d affected: %d dropped, %d throttled, %d 500s, %d resets, %d late, %d delayed, %d slow",
+		s.Requests, s.Affected, s.Drop, s.Throttle, s.Error500, s.Reset, s.Late, s.Delayed, s.Slow)
 }
 
 // Transport is an [http.RoundTripper] that injects faults. It is safe for
 // concurrent use.
+//
+// A Transport injecting [Late] or slow requests sends them from background
+// goroutines: a test owning such a Transport must call [Transport.Wait]
+// before it checks the stored state and before it ends.
 type Transport struct {
 	// Observe, if set before first use, is called for every affected
 	// request with its operation name and decision, under the transport's
@@ -171,9 +238,10 @@ type Transport struct {
 	next http.RoundTripper
 	ops  map[string]bool
 
-	mu    sync.Mutex
-	rng   *rand.Rand
-	stats Stats
+	mu      sync.Mutex
+	rng     *rand.Rand
+	stats   Stats
+	pending map[chan struct{}]bool // background deliveries, closed when done
 }
 
 // defaultNext is http.DefaultTransport with more idle connections per host,
@@ -217,9 +285,11 @@ func (t *Transport) Stats() Stats {
 func (t *Transport) Config() Config { return t.cfg }
 
 // Option returns a dynamodb client option that sends the client's requests
-// through t.
+// through t, with [Config.ClientTimeout] as the HTTP client's timeout.
 func (t *Transport) Option() func(*dynamodb.Options) {
-	return func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: t} }
+	return func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: t, Timeout: t.cfg.ClientTimeout}
+	}
 }
 
 // Client returns a DynamoDB client for the DynamoDB Local at endpoint (see
@@ -268,9 +338,11 @@ func Operation(req *http.Request) string {
 func (t *Transport) decide(op string) Decision {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// Always three draws, so that the sequence does not depend on the
-	// outcome of earlier draws.
+	// Always six draws (fault, latency, latency delay, late delay, slow,
+	// slow delay), so that the sequence does not depend on the outcome of
+	// earlier draws.
 	u, l, d := t.rng.Float64(), t.rng.Float64(), t.rng.Float64()
+	ld, s, sd := t.rng.Float64(), t.rng.Float64(), t.rng.Float64()
 	var dec Decision
 	c := t.cfg
 	switch {
@@ -282,9 +354,15 @@ func (t *Transport) decide(op string) Decision {
 		dec.Fault = Error500
 	case u < c.Drop+c.Throttle+c.Error500+c.Reset:
 		dec.Fault = Reset
+	case u < c.Drop+c.Throttle+c.Error500+c.Reset+c.Late:
+		dec.Fault = Late
+		dec.lateDelay = time.Duration(ld * float64(c.LateDelay))
 	}
 	if c.Latency > 0 && l < c.LatencyP {
 		dec.Delay = time.Duration(d * float64(c.Latency))
+	}
+	if dec.Fault == None && s < c.Slow {
+		dec.ServerDelay = c.SlowMin + time.Duration(sd*float64(c.SlowMax-c.SlowMin))
 	}
 	t.stats.Affected++
 	switch dec.Fault {
@@ -296,9 +374,14 @@ func (t *Transport) decide(op string) Decision {
 		t.stats.Error500++
 	case Reset:
 		t.stats.Reset++
+	case Late:
+		t.stats.Late++
 	}
 	if dec.Delay > 0 {
 		t.stats.Delayed++
+	}
+	if dec.ServerDelay > 0 {
+		t.stats.Slow++
 	}
 	if t.Observe != nil {
 		t.Observe(op, dec)
@@ -345,9 +428,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		discard(resp)
 		return nil, resetError("read")
+	case Late:
+		return t.late(req, dec.lateDelay)
+	}
+	if dec.ServerDelay > 0 {
+		return t.slow(req, dec.ServerDelay)
 	}
 	return t.next.RoundTrip(req)
 }

@@ -36,10 +36,10 @@ func createTable(t *testing.T) string {
 func noRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
 // put writes pk=key through c, n=i.
-func put(ctx context.Context, c *dynamodb.Client, table, key string, i int) error {
+func put(ctx context.Context, c *dynamodb.Client, table, key string, i int, optFns ...func(*dynamodb.Options)) error {
 	_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: key}, "n": &types.AttributeValueMemberN{Value: fmt.Sprint(i)},
-	}})
+	}}, optFns...)
 	return err
 }
 
@@ -152,9 +152,90 @@ func TestLatencyHonoursContext(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for _, c := range []faults.Config{{Drop: -0.1}, {Drop: 0.6, Reset: 0.6}, {LatencyP: 2}, {Latency: -1}} {
-		if c.Validate() == nil {
+	for _, c := range []faults.Config{
+		{Drop: -0.1}, {Drop: 0.6, Reset: 0.6}, {LatencyP: 2}, {Latency: -1},
+		{Drop: 0.6, Late: 0.6}, {Late: -0.1}, {Slow: 1.5},
+		{SlowMin: 2 * time.Millisecond, SlowMax: time.Millisecond},
+		{LateDelay: -1}, {SlowMin: -1}, {SlowMax: -1}, {ClientTimeout: -1},
+	} {
+		if err := c.Validate(); err == nil {
 			t.Errorf("%+v: no error", c)
+		} else {
+			t.Log(err)
 		}
+	}
+	ok := faults.Config{Drop: 0.5, Late: 0.5, LateDelay: time.Second, Slow: 1, SlowMin: time.Millisecond, SlowMax: time.Millisecond, ClientTimeout: time.Second}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("%+v: %v", ok, err)
+	}
+}
+
+// timeout reports whether err is a timeout, as net/http and the SDK report
+// one.
+func timeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// A late request fails at once and lands later; Wait waits for it.
+func TestLate(t *testing.T) {
+	t.Parallel()
+	table := createTable(t)
+	cfg := faults.Config{Seed: 1, Late: 1, LateDelay: 30 * time.Millisecond}
+	client, tr := faults.Client(ddblocal.Endpoint(t), cfg, noRetry)
+	defer tr.Wait()
+	if err := put(context.Background(), client, table, "k", 1); !errors.Is(err, faults.ErrInjected) {
+		t.Fatalf("PutItem with Late 1: %v, want an injected reset", err)
+	}
+	t.Logf("stored right after the failed PutItem: %v", stored(t, table, "k"))
+	tr.Wait()
+	if !stored(t, table, "k") {
+		t.Fatal("late PutItem not stored after Wait")
+	}
+	if s := tr.Stats(); s.Late != 1 || s.Affected != 1 {
+		t.Fatalf("stats %v", s)
+	}
+	tr.Wait() // again: nothing pending
+}
+
+// A slow request outlives the client's timeout and still lands; without a
+// timeout its caller gets the real response after the delay.
+func TestSlow(t *testing.T) {
+	t.Parallel()
+	table := createTable(t)
+	ctx := context.Background()
+
+	cfg := faults.Config{Seed: 1, Slow: 1, SlowMin: 80 * time.Millisecond, SlowMax: 100 * time.Millisecond, ClientTimeout: 30 * time.Millisecond}
+	client, tr := faults.Client(ddblocal.Endpoint(t), cfg)
+	defer tr.Wait()
+	start := time.Now()
+	err := put(ctx, client, table, "timed-out", 1, noRetry)
+	elapsed := time.Since(start)
+	if !timeout(err) || elapsed >= cfg.SlowMin {
+		t.Fatalf("slow PutItem with a 30ms client timeout: %v after %v, want a timeout before %v", err, elapsed, cfg.SlowMin)
+	}
+	t.Logf("timed out after %v: %v", elapsed, err)
+	tr.Wait()
+	if !stored(t, table, "timed-out") {
+		t.Fatal("timed-out slow PutItem not stored after Wait")
+	}
+	if s := tr.Stats(); s.Slow != 1 {
+		t.Fatalf("stats %v", s)
+	}
+
+	cfg = faults.Config{Seed: 1, Slow: 1, SlowMin: 20 * time.Millisecond, SlowMax: 30 * time.Millisecond}
+	client, tr = faults.Client(ddblocal.Endpoint(t), cfg, noRetry)
+	defer tr.Wait()
+	var d faults.Decision
+	tr.Observe = func(_ string, dec faults.Decision) { d = dec }
+	start = time.Now()
+	if err := put(ctx, client, table, "slow", 1); err != nil {
+		t.Fatalf("slow PutItem without a timeout: %v", err)
+	}
+	if elapsed := time.Since(start); d.ServerDelay < cfg.SlowMin || d.ServerDelay > cfg.SlowMax || elapsed < d.ServerDelay {
+		t.Fatalf("slow PutItem: server delay %v, answered after %v", d.ServerDelay, elapsed)
+	}
+	if !stored(t, table, "slow") {
+		t.Fatal("slow PutItem not stored")
 	}
 }
