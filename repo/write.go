@@ -28,7 +28,8 @@ const (
 	kindOverwrite   // transactions: unconditional put
 )
 
-// plan is one attempt's write, built from the current stored item.
+// plan is one write, built from the current stored item. It is re-sent
+// unchanged (under a new write id) while its base stands.
 type plan[T any] struct {
 	kind    writeKind
 	base    int64            // version conditioned on
@@ -39,7 +40,10 @@ type plan[T any] struct {
 	skip    bool             // fn said NoChange: value is the current item
 }
 
-// loop runs one versioned write call under the retry policy.
+// loop runs one versioned write call under the retry policy. Its steps:
+// settle the writes whose answers were lost (settle, resolve), plan a
+// write from the stored item (prepare), send it (sendPlan), and classify
+// the answer; run settles once more before it gives up.
 type loop[T any] struct {
 	r    *Repository[T]
 	o    Options
@@ -50,11 +54,12 @@ type loop[T any] struct {
 	retryConflicts bool
 	build          func(cur versioned.Item) (*plan[T], error)
 
-	cur     versioned.Item // the stored item as last seen; nil when none
-	known   bool           // cur is known
-	pending []pending[T]
-	result  T
-	after   versioned.Item // the stored item after success, when known
+	cur    versioned.Item // the stored item as last seen; nil when none
+	known  bool           // cur is known
+	plan   *plan[T]       // the write being sent; nil: build one from cur
+	lost   []string       // ids of plan's writes whose answers were lost
+	result T
+	after  versioned.Item // the stored item after success, when known
 }
 
 // sdkRetry returns the per-request options of a conditional write.
@@ -83,83 +88,197 @@ func (r *Repository[T]) retryObserver(o Options, op string) func(*retry.Options)
 
 func (l *loop[T]) run(ctx context.Context) (T, error) {
 	err := retry.Do(ctx, l.o.Retry, l.attempt, l.r.retryObserver(l.o, l.op))
+	if err != nil && len(l.lost) > 0 {
+		err = l.finish(ctx, err)
+	}
 	if err != nil {
 		var zero T
-		if len(l.pending) > 0 && !errors.Is(err, ErrOutcomeUnknown) {
-			err = fmt.Errorf("%w: %s %s %s: a write's response was lost and its outcome could not be read: %w",
-				ErrOutcomeUnknown, l.op, l.r.table, FormatKey(l.key), err)
-		}
 		return zero, err
 	}
 	return l.result, nil
 }
 
 func (l *loop[T]) attempt(ctx context.Context, n int) error {
-	if !l.known && (l.read || len(l.pending) > 0) {
-		cur, err := l.r.getRaw(ctx, l.key, len(l.pending) > 0 || !l.o.EventuallyConsistent)
-		if err != nil {
+	if len(l.lost) > 0 && !l.canResend() {
+		if done, err := l.resolve(ctx); done || err != nil {
 			return err
+		}
+	}
+	if l.plan == nil {
+		if done, err := l.prepare(ctx); done || err != nil {
+			return err
+		}
+	}
+	return l.sendPlan(ctx, n)
+}
+
+// canResend reports whether the plan may be sent again while earlier
+// writes of it may still land: only a write conditioned on its base
+// version, so that at most one of them can land. A create (conditioned on
+// absence) could land again after a delete, a delete on an item created
+// anew.
+func (l *loop[T]) canResend() bool {
+	return l.plan.kind == kindSave && !l.o.forgetLostWrites
+}
+
+// sent describes the plan's writes whose answers were lost.
+func (l *loop[T]) sent() sentWrites {
+	return sentWrites{kind: l.plan.kind, base: l.plan.base, baseIDs: l.plan.baseIDs, ids: l.lost}
+}
+
+// succeed ends the call with value; after is the stored item, if known.
+func (l *loop[T]) succeed(value T, after versioned.Item) {
+	l.result, l.after = value, after
+	l.plan, l.lost = nil, nil
+}
+
+// resolve reads the item to settle the lost writes.
+func (l *loop[T]) resolve(ctx context.Context) (done bool, err error) {
+	cur, err := l.r.getRaw(ctx, l.key, true)
+	if err != nil {
+		return false, err
+	}
+	l.cur, l.known = cur, true
+	return l.settle(cur)
+}
+
+// settle decides from the stored item cur what became of the lost writes
+// (sentFate): one was stored (done), none ever will be (plan again from
+// cur), one may still land (send the plan again, if it can be), or the
+// item cannot tell (ErrOutcomeUnknown).
+func (l *loop[T]) settle(cur versioned.Item) (done bool, err error) {
+	f := sentFate(l.sent(), cur, l.r.schema, l.o.WriteIDAttribute)
+	if f == notYet && l.o.forgetLostWrites && l.plan.kind == kindSave {
+		f = dead // the unsafe rule the tests compare against
+	}
+	switch f {
+	case applied:
+		l.succeed(l.plan.value, cur)
+		return true, nil
+	case dead:
+		l.plan, l.lost = nil, nil
+		return false, nil
+	case notYet:
+		if l.canResend() {
+			return false, nil
+		}
+	}
+	return false, retry.MarkPermanent(l.unknown(f, nil))
+}
+
+// unknown is the call's ErrOutcomeUnknown for lost writes of fate f.
+func (l *loop[T]) unknown(f fate, cause error) error {
+	why := "the stored item no longer tells whether it took effect (version moved on, or deleted)"
+	if f == notYet {
+		why = "it is not stored, but may still land"
+	}
+	msg := fmt.Sprintf("%s %s %s: a write's answer was lost and %s", l.op, l.r.table, FormatKey(l.key), why)
+	if cause != nil {
+		return fmt.Errorf("%w: %s: %w", ErrOutcomeUnknown, msg, cause)
+	}
+	return fmt.Errorf("%w: %s", ErrOutcomeUnknown, msg)
+}
+
+// finish settles the lost writes once more when the loop ends with err
+// (the policy spent, ctx done, a refusal): with one of them stored the
+// call succeeded; with none able to land err is the answer; otherwise the
+// outcome is unknown.
+func (l *loop[T]) finish(ctx context.Context, err error) error {
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return err
+	}
+	f := unknown
+	if ctx.Err() == nil {
+		if cur, rerr := l.r.getRaw(ctx, l.key, true); rerr == nil {
+			f = sentFate(l.sent(), cur, l.r.schema, l.o.WriteIDAttribute)
+			switch f {
+			case applied:
+				l.succeed(l.plan.value, cur)
+				return nil
+			case dead:
+				return err
+			}
+		}
+	}
+	return l.unknown(f, err)
+}
+
+// prepare plans the next write from the stored item, reading it first if
+// the plan needs it and it is not known.
+func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
+	if !l.known && l.read {
+		cur, err := l.r.getRaw(ctx, l.key, !l.o.EventuallyConsistent)
+		if err != nil {
+			return false, err
 		}
 		l.cur, l.known = cur, true
 	}
-	if len(l.pending) > 0 {
-		for i := range l.pending {
-			switch l.pending[i].outcome(l.cur, l.r.schema, l.o.WriteIDAttribute) {
-			case applied:
-				l.result = l.pending[i].value
-				return nil
-			case unknown:
-				return retry.MarkPermanent(fmt.Errorf("%w: %s %s %s: a write's response was lost and the stored item (version moved on, or deleted) no longer shows whether it took effect",
-					ErrOutcomeUnknown, l.op, l.r.table, FormatKey(l.key)))
-			}
-		}
-		l.pending = l.pending[:0]
-	}
 	if l.read && l.cur == nil {
-		return retry.MarkPermanent(l.r.notFound(l.key))
+		return false, retry.MarkPermanent(l.r.notFound(l.key))
 	}
 	p, err := l.build(l.cur)
 	if err != nil {
-		return retry.MarkPermanent(err)
+		return false, retry.MarkPermanent(err)
 	}
 	if p.skip {
-		l.result, l.after = p.value, l.cur
-		return nil
+		l.succeed(p.value, l.cur)
+		return true, nil
 	}
+	l.plan = p
+	return false, nil
+}
+
+// sendPlan sends the plan under a new write id and classifies the answer.
+func (l *loop[T]) sendPlan(ctx context.Context, n int) error {
+	p := l.plan
 	id := newWriteID()
 	if l.o.noWriteIDs {
 		id = ""
 	}
 	old, err := l.send(ctx, p, id)
 	if err == nil {
-		l.result, l.after = p.value, l.stored(p, id)
+		l.succeed(p.value, l.stored(p, id))
 		return nil
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		l.cur, l.known = nil, true
-		if len(old) > 0 {
-			l.cur = old
-		}
-		return l.conflict(p, n)
+		return l.refused(old, n)
 	}
 	err = l.r.apiErr(err)
-	if l.o.noWriteIDs {
-		l.known = false // a naive loop: read again and re-apply
-		return err
-	}
-	if ambiguous(ctx, err) {
-		var ids string
-		if p.baseIDs != nil {
-			ids = p.baseIDs[p.base]
+	switch {
+	case l.o.noWriteIDs:
+		l.plan, l.known = nil, false // a naive loop: read again and re-apply
+	case ambiguous(ctx, err):
+		l.lost = append(l.lost, id)
+		if !l.canResend() {
+			l.known = false // settle by reading first
 		}
-		l.pending = append(l.pending, pending[T]{
-			kind: p.kind, base: p.base, baseID: ids, baseIDs: p.baseIDs != nil,
-			version: p.base + 1, id: id, value: p.value,
-		})
-		l.known = false
 	}
 	return err
+}
+
+// refused handles a failed condition: this write is not stored, and the
+// item it returned (ALL_OLD) settles the earlier lost writes; if none of
+// them is stored either, it is a conflict.
+func (l *loop[T]) refused(old versioned.Item, n int) error {
+	l.cur, l.known = nil, true
+	if len(old) > 0 {
+		l.cur = old
+	}
+	p := l.plan
+	if len(l.lost) > 0 {
+		done, err := l.settle(l.cur)
+		if done || err != nil {
+			return err
+		}
+		if len(l.lost) > 0 {
+			// Refused, yet an earlier write of the same plan may still
+			// land: the item moved in a way the ids cannot explain.
+			return retry.MarkPermanent(l.unknown(unknown, nil))
+		}
+	}
+	l.plan = nil
+	return l.conflict(p, n)
 }
 
 // conflict turns a failed condition into the call's error; a retryable

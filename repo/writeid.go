@@ -12,16 +12,25 @@ import (
 )
 
 // Write ids: every versioned write stores, in one hidden map attribute, its
-// own random id under the version it creates, next to the ids of the item's
-// few most recent writes: {"17": "k3J…", "16": "Qa9…", …}. When a write's
-// response is lost, the stored item then tells whether that write took
-// effect: its id under its version means yes; the id of the version it was
-// based on, with that version still stored or another id under the next
-// one, means no. Anything else is "unknown", and the call says so instead
-// of writing again.
+// own random id under the version it creates: {"1": "k3J…", "16": "Qa9…",
+// "17": …}. The map keeps the item's first entry (which names this
+// incarnation of the item: it is never dropped while the item lives, and a
+// re-created item gets a new one) and the Options.WriteIDs newest entries;
+// older ones are dropped oldest first.
+//
+// A call remembers the id of every write it sent until it returns. When a
+// write's response is lost, the stored item tells what became of it
+// ([sentFate]): its id under the version it creates means stored. Anything
+// else is not proof that it failed: a request can still land after the
+// client gave up on it. It provably never will only once its base was
+// superseded by a write that is not ours, in the same incarnation of the
+// item. Until then the call re-sends the same write on the same base, so at
+// most one of its writes can land.
 
+// newWriteID returns a random 64-bit id, 11 characters of base64url. It
+// only has to differ from the ids of the other writes of one item version.
 func newWriteID() string {
-	var b [12]byte
+	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
@@ -44,15 +53,22 @@ func writeIDs(item versioned.Item, attr string) map[int64]string {
 	return ids
 }
 
-// keptIDs returns the versions of base that a write creating version keeps:
-// the newest keep-1 below version, ascending.
+// keptIDs returns the versions of base that a write creating version keeps,
+// ascending: the first entry of the item, and the newest keep-1 others
+// below version (with the new entry, keep of them).
 func keptIDs(base map[int64]string, version int64, keep int) []int64 {
 	vs := sortedIDs(base)
 	i := len(vs)
 	for i > 0 && vs[i-1] >= version {
 		i--
 	}
-	return vs[max(0, i-(keep-1)):i]
+	vs = vs[:i]
+	if len(vs) == 0 {
+		return nil
+	}
+	first, rest := vs[0], vs[1:]
+	rest = rest[max(0, len(rest)-(keep-1)):]
+	return append([]int64{first}, rest...)
 }
 
 // dropIDs returns the versions of base that a write creating version drops.
@@ -76,8 +92,8 @@ func sortedIDs(base map[int64]string) []int64 {
 	return vs
 }
 
-// idMap builds the id map a write stores: the newest keep-1 entries of the
-// base below version, plus version -> id.
+// idMap builds the id map a write stores: the kept entries of the base
+// (keptIDs) plus version -> id.
 func idMap(base map[int64]string, version int64, id string, keep int) *types.AttributeValueMemberM {
 	vs := keptIDs(base, version, keep)
 	m := make(map[string]types.AttributeValue, len(vs)+1)
@@ -88,73 +104,121 @@ func idMap(base map[int64]string, version int64, id string, keep int) *types.Att
 	return &types.AttributeValueMemberM{Value: m}
 }
 
-type outcome int
+// fate is what became of writes a call sent without hearing the answer.
+type fate int
 
 const (
-	notApplied outcome = iota
+	// dead: none of them took effect, and none ever can.
+	dead fate = iota
+	// applied: one of them is stored.
 	applied
+	// notYet: none is stored so far, but one may still land.
+	notYet
+	// unknown: the stored item cannot tell.
 	unknown
 )
 
-// pending is a write whose response was lost.
-type pending[T any] struct {
-	kind    writeKind
-	base    int64  // version the write was conditioned on (0: create)
-	baseID  string // id stored under base, if known
-	baseIDs bool   // whether baseID is known (false for a blind Save)
-	version int64  // version the write would create
-	id      string
-	value   T // what the write stored
+func (f fate) String() string {
+	return [...]string{"dead", "applied", "not yet", "unknown"}[f]
 }
 
-// outcome decides from the stored item (nil: none stored) whether p took
-// effect.
-func (p *pending[T]) outcome(cur versioned.Item, s *versioned.Schema, attr string) outcome {
-	if cur == nil {
-		switch p.kind {
-		case kindDelete, kindDeleteKey:
-			// Gone, as asked. (If another writer deleted it first, this
+// sentWrites are the writes of one plan whose answers a call did not get:
+// all of the same kind, on the same base, with the same new item, under
+// different ids. At most one of them can land.
+type sentWrites struct {
+	kind    writeKind
+	base    int64            // the version conditioned on (0: create)
+	baseIDs map[int64]string // the ids of the base item; nil for a blind write
+	ids     []string
+}
+
+// has reports whether id is one of w's ids.
+func (w sentWrites) has(id string) bool { return id != "" && slices.Contains(w.ids, id) }
+
+// sentFate decides from the stored item cur (nil: none stored) what became
+// of the writes w. It is the one place that says when a lost write may be
+// given up: see docs/guarantees.md.
+func sentFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string) fate {
+	switch w.kind {
+	case kindCreate:
+		return createFate(w, cur, attr)
+	case kindDelete, kindDeleteKey:
+		if cur == nil {
+			// Gone, as asked. (If another writer deleted it first, the
 			// call still reports success: documented.)
 			return applied
 		}
-		// A create that never arrived, or one that was stored and then
-		// deleted by someone else: creating again could apply it twice.
+		// Not deleted yet, or deleted and created anew since: the
+		// condition of a delete cannot tell the two apart.
 		return unknown
 	}
-	ids := writeIDs(cur, attr)
-	if p.id != "" && ids[p.version] == p.id {
+	return saveFate(w, cur, s, attr)
+}
+
+// createFate: a create is conditioned on there being no item, so it can
+// land whenever the key is empty: after the call, after someone deleted an
+// item it stored. Only its own id under version 1 is an answer.
+func createFate(w sentWrites, cur versioned.Item, attr string) fate {
+	if w.has(writeIDs(cur, attr)[1]) {
 		return applied
 	}
-	switch p.kind {
-	case kindCreate:
-		// An item that is not ours: it was created first, or ours was
-		// stored, deleted and this one created since. Only the first
-		// would make "already exists" true.
-		return unknown
-	case kindDeleteKey:
-		// There is an item under the key: ours was not deleted, or it was
-		// and someone created another; deleting it again could be a
-		// second delete.
-		return unknown
-	}
-	v, err := s.StoredVersion(cur)
-	if err != nil {
-		return unknown
-	}
-	if v == p.base && p.baseIDs && ids[p.base] == p.baseID {
-		return notApplied // nothing happened since the base
-	}
-	if v == p.base && !p.baseIDs && p.kind == kindSave {
-		// A blind Save: the same version is stored. Had ours landed, the
-		// version would have moved on, unless the item was deleted and
-		// created anew since; writing again is what a Save of that
-		// version asks for either way.
-		return notApplied
-	}
-	if p.baseIDs && p.baseID != "" && ids[p.base] == p.baseID {
-		if other, ok := ids[p.version]; ok && other != p.id {
-			return notApplied // another write made our version from our base
-		}
+	if cur == nil {
+		return notYet
 	}
 	return unknown
+}
+
+// saveFate: a write conditioned on version base (and, when known, on the id
+// stored with it). It is stored if our id is under base+1; it never will be
+// once base was superseded by a write that is not ours in the same
+// incarnation of the item.
+func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string) fate {
+	if cur == nil {
+		return unknown // never stored, or stored and deleted since
+	}
+	ids := writeIDs(cur, attr)
+	next := w.base + 1
+	if w.has(ids[next]) {
+		return applied
+	}
+	v, err := s.StoredVersion(cur)
+	if err != nil || !sameIncarnation(w.baseIDs, ids) {
+		return unknown
+	}
+	switch {
+	case v < w.base:
+		return unknown // re-created, or written by someone who resets versions
+	case v == w.base:
+		if id := w.baseIDs[w.base]; id != "" && ids[w.base] != id {
+			return unknown // another write made this version
+		}
+		return notYet
+	}
+	if _, ok := ids[next]; ok || retained(ids, next) {
+		// Another write made version base+1: one that stores ids under
+		// another id, or one that stores none (ours would be in the map).
+		return dead
+	}
+	return unknown // the entry of base+1 was dropped: too many writes since
+}
+
+// sameIncarnation reports whether the id map cur belongs to the same
+// incarnation of the item as base: the first entry of base is still there.
+// A base without ids gives no evidence (a blind write, or an item written
+// only by others so far): true.
+func sameIncarnation(base, cur map[int64]string) bool {
+	if len(base) == 0 {
+		return true
+	}
+	first := slices.Min(sortedIDs(base))
+	return cur[first] == base[first]
+}
+
+// retained reports whether an entry written under version x would still be
+// in the id map ids: entries are dropped oldest first, never the first one
+// of the item, so x is kept if it is at most the oldest entry after the
+// first. A write at x below the first entry would have been the first.
+func retained(ids map[int64]string, x int64) bool {
+	vs := sortedIDs(ids)
+	return len(vs) <= 1 || x <= vs[0] || vs[1] <= x
 }

@@ -29,64 +29,76 @@ func stored(version int64, ids map[int64]string) versioned.Item {
 	}
 }
 
-func TestPendingOutcome(t *testing.T) {
+// sentFate, table-driven: when a lost write is stored, provably never
+// stored, may still land, or cannot be told.
+func TestSentFate(t *testing.T) {
 	s, err := versioned.SchemaOf[acct]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	upd := pending[acct]{kind: kindSave, base: 3, baseID: "x", baseIDs: true, version: 4, id: "me"}
-	blind := pending[acct]{kind: kindSave, base: 3, version: 4, id: "me"}
-	create := pending[acct]{kind: kindCreate, version: 1, id: "me"}
-	del := pending[acct]{kind: kindDelete, base: 3, baseID: "x", baseIDs: true, version: 4}
+	// An Update based on version 3 (id x), first entry 1 (id f).
+	upd := sentWrites{kind: kindSave, base: 3, baseIDs: map[int64]string{1: "f", 3: "x"}, ids: []string{"me", "me2"}}
+	blind := sentWrites{kind: kindSave, base: 3, ids: []string{"me"}}
+	create := sentWrites{kind: kindCreate, ids: []string{"me"}}
+	del := sentWrites{kind: kindDelete, base: 3}
 	cases := []struct {
 		name string
-		p    pending[acct]
+		w    sentWrites
 		cur  versioned.Item
-		want outcome
+		want fate
 	}{
-		{"update: our id under our version", upd, stored(6, map[int64]string{3: "x", 4: "me", 5: "y", 6: "z"}), applied},
-		{"update: nothing happened", upd, stored(3, map[int64]string{2: "w", 3: "x"}), notApplied},
-		{"update: another write made our version", upd, stored(5, map[int64]string{3: "x", 4: "other", 5: "y"}), notApplied},
-		{"update: ids pushed out", upd, stored(12, map[int64]string{11: "p", 12: "q"}), unknown},
+		{"update: our id under base+1", upd, stored(6, map[int64]string{1: "f", 3: "x", 4: "me", 5: "y", 6: "z"}), applied},
+		{"update: our second write under base+1", upd, stored(4, map[int64]string{1: "f", 3: "x", 4: "me2"}), applied},
+		{"update: still at the base: not yet", upd, stored(3, map[int64]string{1: "f", 2: "w", 3: "x"}), notYet},
+		{"update: another write made base+1", upd, stored(5, map[int64]string{1: "f", 3: "x", 4: "other", 5: "y"}), dead},
+		{"update: a writer without ids made base+1", upd, stored(5, map[int64]string{1: "f", 2: "w", 3: "x"}), dead},
+		{"update: another write made base+1, the base entry since dropped", upd, stored(9, map[int64]string{1: "f", 4: "o", 9: "p"}), dead},
+		{"update: base+1 dropped", upd, stored(12, map[int64]string{1: "f", 11: "p", 12: "q"}), unknown},
 		{"update: item deleted", upd, nil, unknown},
-		{"update: same version, other lineage", upd, stored(3, map[int64]string{3: "not-x"}), unknown},
-		{"blind save: nothing happened", blind, stored(3, map[int64]string{3: "any"}), notApplied},
+		{"update: re-created (other first entry)", upd, stored(5, map[int64]string{1: "g", 4: "o", 5: "p"}), unknown},
+		{"update: same version, other id", upd, stored(3, map[int64]string{1: "f", 3: "not-x"}), unknown},
+		{"update: version went back", upd, stored(2, map[int64]string{1: "f", 2: "w"}), unknown},
+		{"blind save: still at the base", blind, stored(3, map[int64]string{3: "any"}), notYet},
 		{"blind save: applied", blind, stored(5, map[int64]string{4: "me", 5: "y"}), applied},
-		{"blind save: moved on", blind, stored(5, map[int64]string{4: "other", 5: "y"}), unknown},
-		{"create: nothing stored (never arrived, or created and deleted)", create, nil, unknown},
+		{"blind save: another write made base+1", blind, stored(5, map[int64]string{4: "other", 5: "y"}), dead},
+		{"blind save: written by others without ids", blind, stored(5, nil), dead},
+		{"blind save: first entry above base+1", blind, stored(9, map[int64]string{7: "a", 9: "b"}), dead},
+		{"blind save: base+1 dropped", blind, stored(9, map[int64]string{2: "a", 8: "b", 9: "c"}), unknown},
+		{"create: nothing stored: may still land", create, nil, notYet},
 		{"create: ours", create, stored(2, map[int64]string{1: "me", 2: "y"}), applied},
 		{"create: someone else's (first, or after ours was deleted)", create, stored(1, map[int64]string{1: "other"}), unknown},
 		{"delete: gone", del, nil, applied},
-		{"delete: still there, same lineage", del, stored(3, map[int64]string{3: "x"}), notApplied},
-		{"blind delete: an item at the same version (maybe re-created)", pending[acct]{kind: kindDelete, base: 3, version: 4}, stored(3, map[int64]string{3: "y"}), unknown},
-		{"delete by key: an item is there", pending[acct]{kind: kindDeleteKey}, stored(1, map[int64]string{1: "y"}), unknown},
+		{"delete: an item at the version (maybe re-created)", del, stored(3, map[int64]string{3: "x"}), unknown},
+		{"delete by key: an item is there", sentWrites{kind: kindDeleteKey}, stored(1, map[int64]string{1: "y"}), unknown},
 	}
 	for _, c := range cases {
-		if got := c.p.outcome(c.cur, s, attr); got != c.want {
-			t.Errorf("%s: outcome %d, want %d", c.name, got, c.want)
+		if got := sentFate(c.w, c.cur, s, attr); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }
 
 func TestIDMapBounds(t *testing.T) {
 	base := map[int64]string{1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
-	if got := keptIDs(base, 6, 3); !slices.Equal(got, []int64{4, 5}) {
-		t.Errorf("keptIDs(keep 3) = %v, want [4 5]", got)
+	// The first entry names the incarnation and stays; of the others the
+	// newest keep-1 stay.
+	if got := keptIDs(base, 6, 3); !slices.Equal(got, []int64{1, 4, 5}) {
+		t.Errorf("keptIDs(keep 3) = %v, want [1 4 5]", got)
 	}
-	if got := dropIDs(base, 6, 3); !slices.Equal(got, []int64{1, 2, 3}) {
-		t.Errorf("dropIDs(keep 3) = %v, want [1 2 3]", got)
+	if got := dropIDs(base, 6, 3); !slices.Equal(got, []int64{2, 3}) {
+		t.Errorf("dropIDs(keep 3) = %v, want [2 3]", got)
 	}
-	if got := keptIDs(base, 6, 1); len(got) != 0 {
-		t.Errorf("keptIDs(keep 1) = %v, want none", got)
+	if got := keptIDs(base, 6, 1); !slices.Equal(got, []int64{1}) {
+		t.Errorf("keptIDs(keep 1) = %v, want [1]", got)
 	}
 	m := idMap(base, 6, "f", 3)
-	if len(m.Value) != 3 || m.Value["6"].(*types.AttributeValueMemberS).Value != "f" || m.Value["4"] == nil {
-		t.Errorf("idMap = %v, want entries 4, 5, 6", m.Value)
+	if len(m.Value) != 4 || m.Value["6"].(*types.AttributeValueMemberS).Value != "f" || m.Value["4"] == nil || m.Value["1"] == nil {
+		t.Errorf("idMap = %v, want entries 1, 4, 5, 6", m.Value)
 	}
 	if got := keptIDs(nil, 1, 8); len(got) != 0 {
 		t.Errorf("keptIDs(nil) = %v", got)
 	}
-	if a, b := newWriteID(), newWriteID(); a == b || len(a) != 16 {
-		t.Errorf("write ids %q, %q: want distinct 16-character ids", a, b)
+	if a, b := newWriteID(), newWriteID(); a == b || len(a) != 11 {
+		t.Errorf("write ids %q, %q: want distinct 11-character ids", a, b)
 	}
 }
