@@ -366,7 +366,7 @@ func TestCreateTableTTLMismatch(t *testing.T) {
 	}
 }
 
-// A renewal whose outcome is unknown (response lost, resolving read failed)
+// A renewal whose outcome is unknown (responses lost, resolving read failed)
 // but which was stored leaves the record one version ahead of what the
 // holder knows: the next renewal, or Release, recognises the record as its
 // own (same owner and token) and goes on from it instead of reporting a
@@ -387,12 +387,15 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Release(ctx)
-			d.n.Store(1)
+			// Two responses lost: the renewal (stored) and its second
+			// sending on the same base (refused: the first landed), then
+			// the resolving read fails.
+			d.n.Store(2)
 			clk.waitTimers(t, 1)
 			clk.Advance(10 * time.Second)
 			// The renewal is stored, its outcome unknown; the heartbeat waits
 			// to retry.
-			waitFor(t, func() bool { return d.dropped.Load() == 1 && d.gets.Load() == 0 && clk.pending() == 1 })
+			waitFor(t, func() bool { return d.dropped.Load() == 2 && d.gets.Load() == 0 && clk.pending() == 1 })
 			if release {
 				if ok, err := l.Release(ctx); !ok || err != nil {
 					t.Fatalf("Release after a renewal of unknown outcome: %v %v (%v)", ok, err, l.Err())

@@ -315,6 +315,7 @@ func linRun(ctx context.Context, t *testing.T, cfg linConfig) ([]linOp, []error,
 		}()
 	}
 	wg.Wait()
+	tr.Wait() // the late deliveries this process's transport still owns
 	return ops, failed, tr.Stats()
 }
 
@@ -397,7 +398,11 @@ func linRound(t *testing.T, seed uint64, dur time.Duration) int {
 	e := newEnv(t)
 	newRepo[Account](t, e)
 	children, perProcess := 2, 2
-	fcfg := faults.Config{Seed: seed, Drop: 0.1, Throttle: 0.03, Error500: 0.03, Reset: 0.03, Latency: 3 * time.Millisecond, LatencyP: 0.2}
+	// Late deliveries and requests that outlive the client's timeout are
+	// the faults that a call must not take for failures.
+	fcfg := faults.Config{Seed: seed, Drop: 0.1, Throttle: 0.03, Error500: 0.03, Reset: 0.03, Latency: 3 * time.Millisecond, LatencyP: 0.2,
+		Late: 0.04, LateDelay: 10 * time.Millisecond, Slow: 0.02, SlowMin: 200 * time.Millisecond, SlowMax: 250 * time.Millisecond,
+		ClientTimeout: 200 * time.Millisecond}
 	t.Logf("round seed %d: %s; %d processes × %d workers for %v", seed, fcfg, children+1, perProcess, dur)
 	// The children need a second or so to start: give everyone the same
 	// window.
@@ -491,14 +496,26 @@ func linRound(t *testing.T, seed uint64, dur time.Duration) int {
 	return 0
 }
 
+// linLateBound bounds how long after its call returned a request of the
+// call can land under linRound's faults: LateDelay and SlowMax are well
+// below it, with room for a loaded machine.
+const linLateBound = 2 * time.Second
+
 // linHistory turns calls into porcupine's history, and counts them by kind
-// and outcome.
+// and outcome. A call whose outcome is unknown may have left a request in
+// flight that lands after it returned (a late delivery, or one that
+// outlived the client's timeout): its effect may come up to linLateBound
+// after its return.
 func linHistory(ops []linOp) ([]porcupine.Operation, map[string]int) {
 	history := make([]porcupine.Operation, 0, len(ops))
 	count := map[string]int{}
 	for _, op := range ops {
 		count[op.Kind+" "+op.Status]++
-		history = append(history, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Return: op.Return})
+		ret := op.Return
+		if op.Status == "unknown" {
+			ret += int64(linLateBound)
+		}
+		history = append(history, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Return: ret})
 	}
 	return history, count
 }
