@@ -93,9 +93,11 @@ func droppingManager(t *testing.T, failGets int32, optFns ...func(*lease.Options
 	return m, d
 }
 
-// oneResolvingRead lets a write whose response was lost be resolved by a
-// single read: with droppingManager(t, 1, ...) that read fails, and the
-// outcome is unknown.
+// oneResolvingRead gives a call two attempts: a create whose response was
+// lost is resolved by one read in the second attempt and one more when the
+// call gives up (with droppingManager(t, 2, ...) both fail, and the outcome
+// is unknown); a renewal or release is sent a second time on the same base
+// and read once when the call gives up.
 func oneResolvingRead(o *lease.Options) {
 	o.Repo = append(o.Repo, func(r *repo.Options) { r.Retry.MaxAttempts = 2 })
 }
@@ -112,7 +114,7 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			var acquired []lease.AcquiredEvent
-			m, d := droppingManager(t, 1, oneResolvingRead, func(o *lease.Options) {
+			m, d := droppingManager(t, 2, oneResolvingRead, func(o *lease.Options) {
 				o.PollInterval = 10 * time.Millisecond
 				o.Observer.Acquired = func(e lease.AcquiredEvent) { acquired = append(acquired, e) }
 			})
