@@ -389,15 +389,15 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Release(ctx)
-			// Two responses lost: the renewal (stored) and its second
-			// sending on the same base (refused: the first landed), then
-			// the resolving read fails.
-			d.n.Store(2)
+			// Three responses lost: the renewal (stored) and its sendings
+			// again on the same base, at once and in the second attempt
+			// (refused: the first landed); then the resolving read fails.
+			d.n.Store(3)
 			clk.waitTimers(t, 1)
 			clk.Advance(10 * time.Second)
 			// The renewal is stored, its outcome unknown; the heartbeat waits
 			// to retry.
-			waitFor(t, func() bool { return d.dropped.Load() == 2 && d.gets.Load() == 0 && clk.pending() == 1 })
+			waitFor(t, func() bool { return d.dropped.Load() == 3 && d.gets.Load() == 0 && clk.pending() == 1 })
 			if release {
 				if ok, err := l.Release(ctx); !ok || err != nil {
 					t.Fatalf("Release after a renewal of unknown outcome: %v %v (%v)", ok, err, l.Err())

@@ -30,7 +30,7 @@ func (l *loop[T]) stored(p *plan[T], id string) versioned.Item {
 		}
 	}
 	if id != "" {
-		after[l.o.WriteIDAttribute] = idMap(p.baseIDs, p.base+1, id, l.o.WriteIDs)
+		after[l.o.WriteIDAttribute] = idMap(l.spec(p, id))
 	}
 	return after
 }

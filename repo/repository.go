@@ -26,6 +26,8 @@ type Repository[T any] struct {
 	schema *versioned.Schema
 	opts   Options
 	queue  turns.Set[versioned.Item] // local queue of Updates per key, handing on the stored item
+	// writers hands out the writer slots of running calls (writers.go).
+	writers *writerSlots
 }
 
 // New returns a repository of T items in table. It parses T's `dynamo` tags
@@ -51,7 +53,7 @@ func New[T any](client API, table string, optFns ...func(*Options)) (*Repository
 	if err := o.validate(s.Attributes); err != nil {
 		return nil, err
 	}
-	return &Repository[T]{client: client, table: table, schema: s, opts: o}, nil
+	return &Repository[T]{client: client, table: table, schema: s, opts: o, writers: newWriterSlots()}, nil
 }
 
 func isNil(c API) bool {

@@ -58,6 +58,7 @@ type loop[T any] struct {
 	known  bool           // cur is known
 	plan   *plan[T]       // the write being sent; nil: build one from cur
 	lost   []string       // ids of plan's writes whose answers were lost
+	writer string         // the key of the call's writer slot (writers.go)
 	result T
 	after  versioned.Item // the stored item after success, when known
 }
@@ -87,6 +88,9 @@ func (r *Repository[T]) retryObserver(o Options, op string) func(*retry.Options)
 }
 
 func (l *loop[T]) run(ctx context.Context) (T, error) {
+	slot, key := l.r.writers.take()
+	defer l.r.writers.give(slot)
+	l.writer = key
 	err := retry.Do(ctx, l.o.Retry, l.attempt, l.r.retryObserver(l.o, l.op))
 	if err != nil && len(l.lost) > 0 {
 		err = l.finish(ctx, err)
@@ -109,7 +113,20 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 			return err
 		}
 	}
-	return l.sendPlan(ctx, n)
+	err := l.sendPlan(ctx, n)
+	if err != nil && l.resendNow(ctx) {
+		err = l.sendPlan(ctx, n)
+	}
+	return err
+}
+
+// resendNow reports whether a write whose answer was just lost is sent
+// again at once, without the policy's backoff: the first loss of a plan
+// that can be re-sent. The sooner the second sending is answered, the
+// fewer writes by others can have pushed the first one's id out of the
+// item's map, and the more often the answer tells what became of it.
+func (l *loop[T]) resendNow(ctx context.Context) bool {
+	return l.plan != nil && len(l.lost) == 1 && l.canResend() && ctx.Err() == nil
 }
 
 // canResend reports whether the plan may be sent again while earlier
@@ -123,7 +140,7 @@ func (l *loop[T]) canResend() bool {
 
 // sent describes the plan's writes whose answers were lost.
 func (l *loop[T]) sent() sentWrites {
-	return sentWrites{kind: l.plan.kind, base: l.plan.base, baseIDs: l.plan.baseIDs, ids: l.lost}
+	return sentWrites{kind: l.plan.kind, base: l.plan.base, baseIDs: l.plan.baseIDs, ids: l.lost, writer: l.writer}
 }
 
 // succeed ends the call with value; after is the stored item, if known.
@@ -373,11 +390,20 @@ func (l *loop[T]) send(ctx context.Context, p *plan[T], id string) (versioned.It
 // writeItem builds the write of plan p as a transaction item; send turns it
 // into a single-item request when there are no guards.
 func (l *loop[T]) writeItem(p *plan[T], id string) (types.TransactWriteItem, error) {
-	return buildWrite(writeSpec{
+	return buildWrite(l.spec(p, id))
+}
+
+// spec describes the write of plan p under write id id.
+func (l *loop[T]) spec(p *plan[T], id string) writeSpec {
+	w := writeSpec{
 		schema: l.r.schema, table: l.r.table, key: l.key, kind: p.kind, base: p.base,
 		old: p.old, baseIDs: p.baseIDs, item: p.item,
 		idAttr: l.o.WriteIDAttribute, keep: l.o.WriteIDs, id: id,
-	})
+	}
+	if id != "" {
+		w.writer = l.writer
+	}
+	return w
 }
 
 // writeSpec is one versioned write, for a single request or a transaction.
@@ -393,6 +419,7 @@ type writeSpec struct {
 	idAttr  string
 	keep    int
 	id      string // the write id; "" stores none (Options.noWriteIDs)
+	writer  string // the key of the call's writer slot; "" for none
 }
 
 // buildWrite builds w's request as a transaction item, every one asking for
@@ -408,7 +435,7 @@ func buildWrite(w writeSpec) (types.TransactWriteItem, error) {
 			item[k] = v
 		}
 		if w.id != "" {
-			item[w.idAttr] = idMap(nil, 1, w.id, w.keep)
+			item[w.idAttr] = idMap(writeSpec{base: 0, id: w.id, keep: w.keep})
 		}
 		e, err := versioned.CondExpr(s.NotExists())
 		if err != nil {
@@ -553,21 +580,26 @@ func baseCond(w writeSpec) expression.ConditionBuilder {
 	return c
 }
 
-// setWriteID adds the write's id to the update. When the base item's id map
-// is known, only the new entry is SET and the oldest entries beyond the
-// bound REMOVEd; otherwise the whole map is written.
+// setWriteID adds the write's id to the update, and the writer slot's
+// entry. When the base item's id map is known, only the new entries are SET
+// and the entries beyond the bounds REMOVEd; otherwise the whole map is
+// written.
 func setWriteID(u expression.UpdateBuilder, w writeSpec) expression.UpdateBuilder {
 	attr := expression.NameNoDotSplit(w.idAttr)
-	version := w.base + 1
 	if _, ok := w.old[w.idAttr].(*types.AttributeValueMemberM); !ok {
-		return u.Set(attr, expression.Value(idMap(w.baseIDs, version, w.id, w.keep)))
+		return u.Set(attr, expression.Value(idMap(w)))
 	}
-	entry := func(v int64) expression.NameBuilder {
-		return attr.AppendName(expression.NameNoDotSplit(strconv.FormatInt(v, 10)))
-	}
-	u = u.Set(entry(version), expression.Value(&types.AttributeValueMemberS{Value: w.id}))
+	entry := func(k string) expression.NameBuilder { return attr.AppendName(expression.NameNoDotSplit(k)) }
+	version := w.base + 1
+	u = u.Set(entry(strconv.FormatInt(version, 10)), expression.Value(&types.AttributeValueMemberS{Value: w.id}))
 	for _, v := range dropIDs(w.baseIDs, version, w.keep) {
-		u = u.Remove(entry(v))
+		u = u.Remove(entry(strconv.FormatInt(v, 10)))
+	}
+	if w.writer != "" {
+		u = u.Set(entry(w.writer), expression.Value(writerEntry{version, w.id}.value()))
+		for _, k := range dropWriters(writerEntries(w.old, w.idAttr), w.writer, keepWriters) {
+			u = u.Remove(entry(k))
+		}
 	}
 	return u
 }

@@ -92,15 +92,24 @@ func sortedIDs(base map[int64]string) []int64 {
 	return vs
 }
 
-// idMap builds the id map a write stores: the kept entries of the base
-// (keptIDs) plus version -> id.
-func idMap(base map[int64]string, version int64, id string, keep int) *types.AttributeValueMemberM {
-	vs := keptIDs(base, version, keep)
+// idMap builds the whole id map a write w stores: the kept version entries
+// of its base (keptIDs) plus its own, and the kept writer entries plus its
+// writer's.
+func idMap(w writeSpec) *types.AttributeValueMemberM {
+	version := w.base + 1
+	vs := keptIDs(w.baseIDs, version, w.keep)
 	m := make(map[string]types.AttributeValue, len(vs)+1)
 	for _, v := range vs {
-		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: base[v]}
+		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: w.baseIDs[v]}
 	}
-	m[strconv.FormatInt(version, 10)] = &types.AttributeValueMemberS{Value: id}
+	m[strconv.FormatInt(version, 10)] = &types.AttributeValueMemberS{Value: w.id}
+	if w.writer != "" {
+		ws := writerEntries(w.old, w.idAttr)
+		for _, k := range keptWriters(ws, w.writer, keepWriters) {
+			m[k] = ws[k].value()
+		}
+		m[w.writer] = writerEntry{version, w.id}.value()
+	}
 	return &types.AttributeValueMemberM{Value: m}
 }
 
@@ -130,6 +139,7 @@ type sentWrites struct {
 	base    int64            // the version conditioned on (0: create)
 	baseIDs map[int64]string // the ids of the base item; nil for a blind write
 	ids     []string
+	writer  string // the key of the call's writer slot; "" for none
 }
 
 // has reports whether id is one of w's ids.
@@ -176,9 +186,10 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 	if cur == nil {
 		return unknown // never stored, or stored and deleted since
 	}
-	ids := writeIDs(cur, attr)
+	ids, ws := writeIDs(cur, attr), writerEntries(cur, attr)
 	next := w.base + 1
-	if w.has(ids[next]) {
+	mine, wrote := ws[w.writer]
+	if w.has(ids[next]) || (w.writer != "" && w.has(mine.id)) {
 		return applied
 	}
 	v, err := s.StoredVersion(cur)
@@ -197,6 +208,10 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 	if _, ok := ids[next]; ok || retained(ids, next) {
 		// Another write made version base+1: one that stores ids under
 		// another id, or one that stores none (ours would be in the map).
+		return dead
+	}
+	if w.writer != "" && (wrote || writerRetained(ws, next)) {
+		// Our writer slot's entry shows no write of ours, and would.
 		return dead
 	}
 	return unknown // the entry of base+1 was dropped: too many writes since

@@ -17,8 +17,11 @@ type acct struct {
 
 const attr = "_w"
 
-func stored(version int64, ids map[int64]string) versioned.Item {
+func stored(version int64, ids map[int64]string, writers ...string) versioned.Item {
 	m := map[string]types.AttributeValue{}
+	for i := 0; i+1 < len(writers); i += 2 {
+		m[writers[i]] = &types.AttributeValueMemberS{Value: writers[i+1]}
+	}
 	for v, id := range ids {
 		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: id}
 	}
@@ -41,6 +44,9 @@ func TestSentFate(t *testing.T) {
 	blind := sentWrites{kind: kindSave, base: 3, ids: []string{"me"}}
 	create := sentWrites{kind: kindCreate, ids: []string{"me"}}
 	del := sentWrites{kind: kindDelete, base: 3}
+	// The same Update by writer slot ~me.
+	slot := upd
+	slot.writer = "~me"
 	cases := []struct {
 		name string
 		w    sentWrites
@@ -58,6 +64,14 @@ func TestSentFate(t *testing.T) {
 		{"update: re-created (other first entry)", upd, stored(5, map[int64]string{1: "g", 4: "o", 5: "p"}), unknown},
 		{"update: same version, other id", upd, stored(3, map[int64]string{1: "f", 3: "not-x"}), unknown},
 		{"update: version went back", upd, stored(2, map[int64]string{1: "f", 2: "w"}), unknown},
+		{"slot: our entry shows our write, version ids gone", slot, stored(40, map[int64]string{1: "f", 39: "a", 40: "b"}, "~me", "4 me2", "~o", "40 b"), applied},
+		{"slot: our entry shows an older write of the slot", slot, stored(40, map[int64]string{1: "f", 39: "a", 40: "b"}, "~me", "2 old", "~o", "40 b"), dead},
+		{"slot: no entry of ours, few writers", slot, stored(40, map[int64]string{1: "f", 39: "a", 40: "b"}, "~o", "40 b", "~p", "39 a"), dead},
+		{"slot: no entry of ours, eight newer writers", slot, stored(40, map[int64]string{1: "f", 39: "a", 40: "b"},
+			"~a", "33 x", "~b", "34 x", "~c", "35 x", "~d", "36 x", "~e", "37 x", "~g", "38 x", "~h", "39 a", "~i", "40 b"), unknown},
+		{"slot: no entry of ours, an entry at or below base+1 kept", slot, stored(40, map[int64]string{1: "f", 39: "a", 40: "b"},
+			"~a", "4 x", "~b", "34 x", "~c", "35 x", "~d", "36 x", "~e", "37 x", "~g", "38 x", "~h", "39 a", "~i", "40 b"), dead},
+		{"slot: still at the base", slot, stored(3, map[int64]string{1: "f", 3: "x"}, "~me", "2 old"), notYet},
 		{"blind save: still at the base", blind, stored(3, map[int64]string{3: "any"}), notYet},
 		{"blind save: applied", blind, stored(5, map[int64]string{4: "me", 5: "y"}), applied},
 		{"blind save: another write made base+1", blind, stored(5, map[int64]string{4: "other", 5: "y"}), dead},
@@ -91,7 +105,7 @@ func TestIDMapBounds(t *testing.T) {
 	if got := keptIDs(base, 6, 1); !slices.Equal(got, []int64{1}) {
 		t.Errorf("keptIDs(keep 1) = %v, want [1]", got)
 	}
-	m := idMap(base, 6, "f", 3)
+	m := idMap(writeSpec{baseIDs: base, base: 5, id: "f", keep: 3})
 	if len(m.Value) != 4 || m.Value["6"].(*types.AttributeValueMemberS).Value != "f" || m.Value["4"] == nil || m.Value["1"] == nil {
 		t.Errorf("idMap = %v, want entries 1, 4, 5, 6", m.Value)
 	}
@@ -100,5 +114,36 @@ func TestIDMapBounds(t *testing.T) {
 	}
 	if a, b := newWriteID(), newWriteID(); a == b || len(a) != 11 {
 		t.Errorf("write ids %q, %q: want distinct 11-character ids", a, b)
+	}
+}
+
+// Writer entries: a write keeps the newest keepWriters-1 others and its
+// own; slots are reused only once given back.
+func TestWriterEntries(t *testing.T) {
+	ws := map[string]writerEntry{}
+	for i := 0; i < 10; i++ {
+		ws["~w"+strconv.Itoa(i)] = writerEntry{int64(10 + i), "id"}
+	}
+	ws["~me"] = writerEntry{3, "mine"}
+	kept := keptWriters(ws, "~me", keepWriters)
+	if len(kept) != keepWriters-1 || kept[0] != "~w9" || slices.Contains(kept, "~w2") {
+		t.Errorf("keptWriters = %v, want the %d newest others", kept, keepWriters-1)
+	}
+	if drop := dropWriters(ws, "~me", keepWriters); !slices.Equal(drop, []string{"~w0", "~w1", "~w2"}) {
+		t.Errorf("dropWriters = %v, want ~w0 ~w1 ~w2", drop)
+	}
+	item := stored(5, nil, "~a", "5 k3", "~b", "bad")
+	if got := writerEntries(item, attr); len(got) != 1 || got["~a"] != (writerEntry{5, "k3"}) {
+		t.Errorf("writerEntries = %v", got)
+	}
+	s := newWriterSlots()
+	a, ka := s.take()
+	b, kb := s.take()
+	if a == b || ka == kb || ka[:1] != writerMark {
+		t.Errorf("slots %d %q, %d %q", a, ka, b, kb)
+	}
+	s.give(a)
+	if c, kc := s.take(); c != a || kc != ka {
+		t.Errorf("slot after give: %d %q, want %d %q", c, kc, a, ka)
 	}
 }
