@@ -58,9 +58,11 @@ type Options struct {
 	// applies this causes.
 	forgetLostWrites bool
 
-	// WriteIDs is how many recent write ids an item keeps (1 to 64). More
-	// ids resolve more lost responses under heavy contention; each costs
-	// about 30 bytes of item size. Default 8.
+	// WriteIDs is how many recent version entries an item's id map keeps
+	// besides its first one (1 to 64); the map also keeps one entry for
+	// each of the 8 writers (Repository values) that wrote it last, which
+	// is what resolves a lost write on a hot item. Each version entry costs
+	// about 18 bytes of item size, each writer entry about 27. Default 4.
 	WriteIDs int
 }
 
@@ -97,7 +99,7 @@ type RetryEvent struct {
 
 const (
 	defaultWriteIDAttribute = "_ddbocc_w"
-	defaultWriteIDs         = 8
+	defaultWriteIDs         = 4
 )
 
 func defaultOptions() Options {
