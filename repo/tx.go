@@ -242,6 +242,7 @@ func (tx *Tx) request() (*dynamodb.TransactWriteItemsInput, error) {
 }
 
 func (r *txRun) commit(ctx context.Context, tx *Tx, in *dynamodb.TransactWriteItemsInput, n int) error {
+	resent := r.sent != nil // an earlier sending of in was lost, and may still land
 	_, err := r.client.TransactWriteItems(ctx, in)
 	if err == nil {
 		r.sent = nil
@@ -276,6 +277,13 @@ func (r *txRun) commit(ctx context.Context, tx *Tx, in *dynamodb.TransactWriteIt
 			}
 		}
 		return nil
+	}
+	if resent && te.transientOnly() {
+		// Refused for contention or throttling, which says nothing of the
+		// lost sending: it may still land. Send the same request (same
+		// token, same conditions) again instead of running fn again.
+		r.sent = in
+		return &transientError{err}
 	}
 	if r.o.Observer.Conflict != nil {
 		for _, f := range te.Failures {
@@ -370,6 +378,19 @@ func (e *TxError) RetryClass() retry.Class {
 
 // retryable: every failure is a version conflict on an item the function
 // read or wrote by version, or a transaction conflict.
+// transientOnly reports whether every failure of a cancelled transaction
+// is contention or throttling: nothing about the items' conditions.
+func (e *TxError) transientOnly() bool {
+	for _, f := range e.Failures {
+		switch f.Code {
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+		default:
+			return false
+		}
+	}
+	return len(e.Failures) > 0
+}
+
 func (e *TxError) retryable() bool {
 	if len(e.Failures) == 0 {
 		return false
