@@ -20,9 +20,12 @@ var (
 	// ErrConflict: the stored version is not the one the write was based
 	// on. A [*ConflictError] carries the data.
 	ErrConflict = errors.New("repo: conflict")
-	// ErrOutcomeUnknown: a write may or may not have been stored (its
-	// response was lost and the item could not tell). The call did not
-	// re-apply the change; read the item to find out.
+	// ErrOutcomeUnknown: a write may or may not have been stored: its
+	// answer was lost and the item could not tell, or it has not landed
+	// yet but still may. A request can reach DynamoDB up to five minutes
+	// (the signing window, plus the client's clock error) after it was
+	// sent. The call did not re-apply the change; read the item after that
+	// to find out. The error wraps the cause when there is one.
 	ErrOutcomeUnknown = errors.New("repo: outcome unknown")
 	// ErrTableNotFound: the table does not exist. The error names it.
 	ErrTableNotFound = errors.New("repo: table not found")

@@ -13,8 +13,12 @@ import (
 // If the stored version differs, the error matches [ErrConflict] and is a
 // [*ConflictError] holding the stored item; if the item is gone, it matches
 // [ErrNotFound]. Save does not retry conflicts (use [Repository.Update] for
-// that); transient errors are retried under Options.Retry. Save blocks until
-// answered; cancelling ctx stops it. Safe for concurrent use.
+// that); transient errors are retried under Options.Retry. A write whose
+// answer was lost is sent again on the same version, and the item tells
+// which of them, if any, was stored; when it cannot tell, the error is
+// [ErrOutcomeUnknown]. Save never returns ErrConflict for a conflict with
+// its own earlier write. Save blocks until answered; cancelling ctx stops
+// it. Safe for concurrent use.
 func (r *Repository[T]) Save(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
 	var zero T
 	v := reflect.ValueOf(&item).Elem()

@@ -23,9 +23,11 @@ import (
 //
 // Errors: [ErrNotFound] if there is no item; after the policy is spent, an
 // error matching both [ErrConflict] and retry.ErrExhausted that says how many
-// attempts ran; [ErrOutcomeUnknown] when a write's response was lost and the
-// item no longer tells whether it took effect (fn is never re-applied in
-// doubt).
+// attempts ran; [ErrOutcomeUnknown] when a write's answer was lost and the
+// item no longer tells whether it took effect, or it may still land (fn is
+// never re-applied in doubt). A write whose answer was lost is sent again
+// at once on the same base, so at most one of them can land, and fn runs
+// again only once none of them can; see docs/guarantees.md.
 //
 // Updates of one key through one Repository queue locally and run one at a
 // time; each hands the item it stored to the next, which applies its fn to
