@@ -73,7 +73,7 @@ fuzz: dynamodb-local
 # (several minutes), verbose: each test logs its seed (replay one with
 # DDBOCC_SEED=n), the faults injected, and what it checked.
 stress: dynamodb-local
-	DDBOCC_STRESS=1 bash $(WITH_DDB) $(GO) test -race -count=1 -timeout 30m -run 'Fault|Linearizab' -v ./repo/ ./lease/
+	DDBOCC_STRESS=1 bash $(WITH_DDB) $(GO) test -race -count=1 -timeout 30m -run 'Fault|Linearizab|LateWrites' -v ./repo/ ./lease/
 
 clean:
 	rm -rf .cache
