@@ -42,6 +42,7 @@ type loop[T any] struct {
 	known  bool           // cur is known
 	plan   *plan[T]       // the write being sent; nil: build one from cur
 	lost   []string       // ids of plan's writes whose answers were lost
+	polls  int            // reads that found a lost create or delete not landed yet
 	writer string         // the key of the call's writer slot (writers.go)
 	result T
 	after  versioned.Item // the stored item after success, when known
@@ -163,9 +164,29 @@ func (l *loop[T]) settle(cur versioned.Item) (done bool, err error) {
 		if l.canResend() {
 			return false, nil
 		}
+		if l.polls < maxPolls {
+			// A create or delete is not sent again; a late one usually
+			// lands within milliseconds: look again after the backoff.
+			l.polls++
+			l.known = false
+			return false, errNotLanded
+		}
 	}
 	return false, retry.MarkPermanent(l.unknown(f, nil))
 }
+
+// maxPolls bounds the reads after the first that wait for a lost create or
+// delete to land before the call says ErrOutcomeUnknown.
+const maxPolls = 8
+
+// errNotLanded: a lost write that is not sent again has not landed yet;
+// the loop reads again after the policy's backoff.
+var errNotLanded error = notLandedError{}
+
+type notLandedError struct{}
+
+func (notLandedError) Error() string           { return "repo: a write whose answer was lost has not landed yet" }
+func (notLandedError) RetryClass() retry.Class { return retry.Transient }
 
 // unknown is the call's ErrOutcomeUnknown for lost writes of fate f.
 func (l *loop[T]) unknown(f fate, cause error) error {

@@ -159,8 +159,9 @@ func sentFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 			return applied
 		}
 		// Not deleted yet, or deleted and created anew since: the
-		// condition of a delete cannot tell the two apart.
-		return unknown
+		// condition of a delete cannot tell the two apart, so it is not
+		// sent again (a second delete could remove a new item).
+		return notYet
 	}
 	return saveFate(w, cur, s, attr)
 }
