@@ -87,10 +87,15 @@ type linState struct {
 // there at that version, is a conflict at another version, NotFound if
 // there is none.
 //
-// One documented weakening, for calls whose write met an ambiguous fault
-// (a lost response, a 500, a reset): a Delete resolves "item gone" as
-// success even if another call deleted it, so an ambiguous Delete that
-// returned nil may also be a no-op on an absent item.
+// Two documented weakenings, for a Delete whose request met an ambiguous
+// fault (a lost response, a 500, a reset, a late or slow delivery): it
+// resolves "item gone" as success even if another call deleted it, so an
+// ambiguous Delete that returned nil may also be a no-op on an absent
+// item; and its request, conditioned on the version alone (a blind write,
+// docs/guarantees.md), may still land after it returned, on an item
+// deleted and created again up to the same version. linWorker records such
+// a Delete as unknown, whose effect may come up to linLateBound after its
+// return.
 func linStep(s linState, op linOp) []linState {
 	ok := func(b bool) []linState {
 		if b {
@@ -223,7 +228,7 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 		k := repo.Key(fmt.Sprintf("k%d", key))
 		var amb bool
 		ctx := faults.WithReport(bg, func(op string, d faults.Decision) {
-			if (op == "DeleteItem" || op == "PutItem") && d.Fault != faults.None && d.Fault != faults.Throttle {
+			if (op == "DeleteItem" || op == "PutItem") && (d.Fault != faults.None && d.Fault != faults.Throttle || d.ServerDelay > 0) {
 				amb = true
 			}
 		})
@@ -282,6 +287,9 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 		}
 		if err == nil {
 			op.Value, op.Version = a.Balance, a.Version
+		}
+		if op.Kind == "delete" && op.Ambiguous && op.Status == "ok" {
+			op.Status = "unknown" // see linStep
 		}
 		ops = append(ops, op)
 	}
