@@ -103,6 +103,11 @@ func idMap(w writeSpec) *types.AttributeValueMemberM {
 		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: w.baseIDs[v]}
 	}
 	m[strconv.FormatInt(version, 10)] = &types.AttributeValueMemberS{Value: w.id}
+	if w.baseIDs == nil && w.base > 0 {
+		// A blind write replaces whatever map is stored: mark from which
+		// version on the map's history is complete.
+		m[wipeMark] = &types.AttributeValueMemberS{Value: strconv.FormatInt(version, 10)}
+	}
 	if w.writer != "" {
 		ws := writerEntries(w.old, w.idAttr)
 		for _, k := range keptWriters(ws, w.writer, keepWriters) {
@@ -111,6 +116,27 @@ func idMap(w writeSpec) *types.AttributeValueMemberM {
 		m[w.writer] = writerEntry{version, w.id}.value()
 	}
 	return &types.AttributeValueMemberM{Value: m}
+}
+
+// wipeMark is the key under which a blind write (a Save of a value the
+// caller holds, which does not know the stored map and replaces it) stores
+// its version: entries of versions below it may have been wiped, so their
+// absence proves nothing.
+const wipeMark = "!"
+
+// wipedAt returns the version of the last blind write that replaced the
+// id map of item, 0 if none.
+func wipedAt(item versioned.Item, attr string) int64 {
+	m, _ := item[attr].(*types.AttributeValueMemberM)
+	if m == nil {
+		return 0
+	}
+	s, _ := m.Value[wipeMark].(*types.AttributeValueMemberS)
+	if s == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(s.Value, 10, 64)
+	return n
 }
 
 // fate is what became of writes a call sent without hearing the answer.
@@ -194,8 +220,8 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 		return applied
 	}
 	v, err := s.StoredVersion(cur)
-	if err != nil || !sameIncarnation(w.baseIDs, ids) {
-		return unknown
+	if err != nil || !sameIncarnation(w.baseIDs, ids) || wipedAt(cur, attr) > next {
+		return unknown // re-created, or our entries may have been wiped
 	}
 	switch {
 	case v < w.base:
