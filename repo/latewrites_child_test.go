@@ -339,7 +339,7 @@ func TestLateWritesChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := lwWatchParent()
+	ctx, stop := watchParent()
 	calls, stats := lwRun(ctx, t, cfg)
 	stop()
 	if err := lwWrite(cfg.Out, calls, stats); err != nil {
@@ -348,9 +348,9 @@ func TestLateWritesChild(t *testing.T) {
 	fmt.Fprintf(os.Stderr, "process %d: %d calls; %v\n", cfg.Proc, len(calls), stats)
 }
 
-// lwWatchParent returns a context cancelled when the parent process dies
+// watchParent returns a context cancelled when the parent process dies
 // (its test may have been killed), and a function that stops watching.
-func lwWatchParent() (context.Context, func()) {
+func watchParent() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	parent, done := os.Getppid(), make(chan struct{})
 	go func() {

@@ -339,27 +339,9 @@ func TestLinearizabilityChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stop if the parent dies: its test may have been killed.
-	ctx, cancel := context.WithCancel(context.Background())
-	parent, done := os.Getppid(), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if os.Getppid() != parent {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+	ctx, stop := watchParent()
 	ops, failed, stats := linRun(ctx, t, cfg)
-	cancel()
-	<-done
+	stop()
 	f, err := os.Create(cfg.Out)
 	if err != nil {
 		t.Fatal(err)
