@@ -331,14 +331,8 @@ func (p *lwProc) foreign(ctx context.Context, rng *rand.Rand, id string) []lwCal
 // TestLateWritesChild is the body of a child process of TestLateWrites; it
 // does nothing unless DDBOCC_LW_CHILD is set.
 func TestLateWritesChild(t *testing.T) {
-	js := os.Getenv(lwChildEnv)
-	if js == "" {
-		t.Skip("runs only as a child of TestLateWrites")
-	}
 	var cfg lwConfig
-	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	childConfig(t, lwChildEnv, "TestLateWrites", &cfg)
 	ctx, stop := watchParent()
 	calls, stats := lwRun(ctx, t, cfg)
 	stop()
@@ -346,30 +340,6 @@ func TestLateWritesChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "process %d: %d calls; %v\n", cfg.Proc, len(calls), stats)
-}
-
-// watchParent returns a context cancelled when the parent process dies
-// (its test may have been killed), and a function that stops watching.
-func watchParent() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	parent, done := os.Getppid(), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if os.Getppid() != parent {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return ctx, func() { cancel(); <-done }
 }
 
 // lwWrite writes the fault stats as the first JSON line of path, then one

@@ -2,9 +2,7 @@ package repo_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -269,18 +267,7 @@ func lwProcesses(t *testing.T, base lwConfig) ([]lwCall, faults.Stats) {
 
 // lwStart starts a child process running cfg.
 func lwStart(ctx context.Context, t *testing.T, cfg lwConfig) *exec.Cmd {
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLateWritesChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lwChildEnv+"="+string(js), ddblocal.EnvEndpoint+"="+ddblocal.Endpoint(t))
-	out := &prefixWriter{t: t, prefix: fmt.Sprintf("process %d: ", cfg.Proc)}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd
+	return startChild(ctx, t, "TestLateWritesChild", lwChildEnv, cfg, fmt.Sprintf("process %d: ", cfg.Proc))
 }
 
 func lwAddStats(a, b faults.Stats) faults.Stats {

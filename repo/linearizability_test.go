@@ -330,14 +330,8 @@ func linRun(ctx context.Context, t *testing.T, cfg linConfig) ([]linOp, []error,
 // TestLinearizabilityChild is the body of a child process; it does nothing
 // unless DDBOCC_LIN_CHILD is set.
 func TestLinearizabilityChild(t *testing.T) {
-	js := os.Getenv(linChildEnv)
-	if js == "" {
-		t.Skip("runs only as a child of TestLinearizability")
-	}
 	var cfg linConfig
-	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	childConfig(t, linChildEnv, "TestLinearizability", &cfg)
 	// Stop if the parent dies: its test may have been killed.
 	ctx, stop := watchParent()
 	ops, failed, stats := linRun(ctx, t, cfg)
@@ -414,13 +408,7 @@ func linRound(t *testing.T, seed uint64, dur time.Duration) int {
 		cfg := linConfig{Table: e.table, Out: filepath.Join(dir, fmt.Sprintf("child%d.jsonl", c)), Seed: seed + uint64(c+1),
 			Deadline: deadline, Workers: perProcess, Client0: (c + 1) * perProcess, Faults: fcfg}
 		cfg.Faults.Seed = seed + uint64(c+1)
-		js, _ := json.Marshal(cfg)
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLinearizabilityChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), linChildEnv+"="+string(js), ddblocal.EnvEndpoint+"="+ddblocal.Endpoint(t))
-		cmd.Stdout, cmd.Stderr = &prefixWriter{t: t, prefix: fmt.Sprintf("child %d: ", c)}, &prefixWriter{t: t, prefix: fmt.Sprintf("child %d: ", c)}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := startChild(ctx, t, "TestLinearizabilityChild", linChildEnv, cfg, fmt.Sprintf("child %d: ", c))
 		cmds, outs = append(cmds, cmd), append(outs, cfg.Out)
 	}
 	ops, failed, stats := linRun(ctx, t, linConfig{Table: e.table, Seed: seed, Deadline: deadline, Workers: perProcess, Client0: 0, Faults: fcfg})

@@ -376,21 +376,19 @@ func (e *TxError) RetryClass() retry.Class {
 	return retry.Permanent
 }
 
-// retryable: every failure is a version conflict on an item the function
-// read or wrote by version, or a transaction conflict.
 // transientOnly reports whether every failure of a cancelled transaction
 // is contention or throttling: nothing about the items' conditions.
 func (e *TxError) transientOnly() bool {
 	for _, f := range e.Failures {
-		switch f.Code {
-		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
-		default:
+		if !transientReason(f.Code) {
 			return false
 		}
 	}
 	return len(e.Failures) > 0
 }
 
+// retryable: every failure is a version conflict on an item the function
+// read or wrote by version, or a transaction conflict.
 func (e *TxError) retryable() bool {
 	if len(e.Failures) == 0 {
 		return false

@@ -254,12 +254,22 @@ func (l *loop[T]) sendGuarded(ctx context.Context, w types.TransactWriteItem, id
 		return reasons[0].Item, &types.ConditionalCheckFailedException{Message: tc.Message, Item: reasons[0].Item}
 	}
 	for _, r := range reasons {
-		switch aws.ToString(r.Code) {
-		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+		if transientReason(aws.ToString(r.Code)) {
 			return nil, &transientError{err}
 		}
 	}
 	return nil, err
+}
+
+// transientReason reports whether a cancellation reason code says the
+// transaction was refused for contention or throttling: nothing was
+// written, and nothing about the items' conditions is known.
+func transientReason(code string) bool {
+	switch code {
+	case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+		return true
+	}
+	return false
 }
 
 // transientError marks a cancelled transaction that may simply be retried:

@@ -252,14 +252,15 @@ func sameIncarnation(base, cur map[int64]string) bool {
 	if len(base) == 0 {
 		return true
 	}
-	first := slices.Min(sortedIDs(base))
+	first := sortedIDs(base)[0]
 	return cur[first] == base[first]
 }
 
 // retained reports whether an entry written under version x would still be
 // in the id map ids: entries are dropped oldest first, never the first one
-// of the item, so x is kept if it is at most the oldest entry after the
-// first. A write at x below the first entry would have been the first.
+// of the item, so x is kept if it is at or above the oldest entry after the
+// first (or there is none). A write at x at or below the first entry would
+// be the first.
 func retained(ids map[int64]string, x int64) bool {
 	vs := sortedIDs(ids)
 	return len(vs) <= 1 || x <= vs[0] || vs[1] <= x
