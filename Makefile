@@ -35,16 +35,25 @@ FUZZ_TARGETS ?= $(shell grep -rEo --include='*_test.go' --exclude-dir=.cache --e
 	'^func Fuzz[A-Za-z0-9_]+' . 2>/dev/null \
 	| sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+)$$|\1:\2|' | sort -u)
 
-.PHONY: all dynamodb-local test demo bench bench-lease fuzz clean stress
+.PHONY: all dynamodb-local untracked-downloads test demo bench bench-lease fuzz clean stress
 
 all: test
 
 dynamodb-local:
 	@bash scripts/install-dynamodb-local.sh
 
+# Downloads (DynamoDB Local under .cache, any jar) are installed by
+# scripts/install-dynamodb-local.sh, never committed.
+untracked-downloads:
+	@tracked="$$(git ls-files -- .cache '*.jar' 2>/dev/null)"; \
+	if [[ -n "$$tracked" ]]; then \
+		echo "untracked-downloads: these downloaded files are tracked by git; run 'git rm -r --cached' on them:" >&2; \
+		echo "$$tracked" | head -5 >&2; exit 1; \
+	fi
+
 # The bench/ module (its own go.mod) is vetted and its smoke tests run too,
 # so that it keeps building.
-test: dynamodb-local
+test: dynamodb-local untracked-downloads
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	bash $(WITH_DDB) bash -euo pipefail -c '$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./... && \
