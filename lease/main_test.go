@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
 )
 

@@ -14,15 +14,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/faults"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
 
 // The fault suite: invariants that must hold while the network between the
 // repository and DynamoDB Local drops responses of applied writes, throttles,
-// answers 500 and resets connections (internal/faults). Sizes are small in
+// answers 500 and resets connections (internal/harness/faults). Sizes are small in
 // `make test`; DDBOCC_STRESS=1 (`make stress`) runs the long ones. Every test
 // logs its seed; DDBOCC_SEED=n replays it (the assignment of faults to
 // requests still depends on scheduling when goroutines run concurrently).

@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/faults"
-	"github.com/ddbocc/ddbocc/internal/streamlog"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
+	"github.com/ddbocc/ddbocc/internal/harness/streamlog"
 	"github.com/ddbocc/ddbocc/repo"
 )
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/faults"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/repo"
 )
 

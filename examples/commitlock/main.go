@@ -21,8 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/demo"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )

@@ -10,7 +10,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/ddbocc/ddbocc/internal/demo"
+	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/repo"
 )
 

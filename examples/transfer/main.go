@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/demo"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/repo"
 )
 

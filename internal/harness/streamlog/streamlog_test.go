@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/streamlog"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/streamlog"
 )
 
 func TestMain(m *testing.M) { ddblocal.RunTests(m) }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 )
 
 var endpoint = flag.String("endpoint", "", "DynamoDB endpoint (default $"+ddblocal.EnvEndpoint+", else start DynamoDB Local)")
