@@ -32,33 +32,26 @@ func (r *Repository[T]) create(ctx context.Context, op string, item T, optFns []
 	s := r.schema
 	v := reflect.ValueOf(&item).Elem()
 	if n := s.VersionOf(v); n != 0 {
-		return zero, invalid("%s of %s at version %d: a new item has version 0 (use Save to update)", op, s.Type, n)
+		return zero, invalid("%s of %s at version %d: a new item has version 0 (use Save to update)", op, s.Type(), n)
 	}
 	s.SetVersion(v, 1)
 	p, err := r.plan(kindCreate, 0, nil, item)
 	if err != nil {
 		return zero, err
 	}
-	l := &loop[T]{r: r, o: o, op: op, key: p.key, build: p.fixed}
+	l := &loop[T]{r: r, o: o, op: op, key: p.key, build: fixed(p)}
 	return l.run(ctx)
 }
 
-// fixedPlan is a plan that does not depend on the stored item.
-type fixedPlan[T any] struct {
-	key versioned.Item
-	p   *plan[T]
-}
-
-func (f *fixedPlan[T]) fixed(versioned.Item) (*plan[T], error) { return f.p, nil }
-
-// plan marshals item (its version already set to the new one) and checks
-// its key and size.
-func (r *Repository[T]) plan(kind writeKind, base int64, baseIDs map[int64]string, item T) (*fixedPlan[T], error) {
+// plan plans a write of item (its version already set to the new one)
+// based on the stored item old (nil when not known) at version base,
+// checking its key and size.
+func (r *Repository[T]) plan(kind writeKind, base int64, old versioned.Item, item T) (*plan[T], error) {
 	m, key, err := r.marshalItem(item, true)
 	if err != nil {
 		return nil, err
 	}
-	return &fixedPlan[T]{key: key, p: &plan[T]{kind: kind, base: base, baseIDs: baseIDs, item: m, value: item}}, nil
+	return &plan[T]{write: r.newWrite(kind, key, base, old, m), value: item}, nil
 }
 
 // marshalItem marshals item and extracts its key, checking its size when

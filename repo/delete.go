@@ -22,14 +22,14 @@ func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Opti
 	}
 	n := r.schema.VersionOf(reflect.ValueOf(&item).Elem())
 	if n == 0 {
-		return invalid("Delete of a %s at version 0: it was never stored (use DeleteKey to delete by key)", r.schema.Type)
+		return invalid("Delete of a %s at version 0: it was never stored (use DeleteKey to delete by key)", r.schema.Type())
 	}
 	_, key, err := r.marshalItem(item, false)
 	if err != nil {
 		return err
 	}
-	p := &fixedPlan[T]{key: key, p: &plan[T]{kind: kindDelete, base: n}}
-	l := &loop[T]{r: r, o: o, op: "Delete", key: key, build: p.fixed}
+	p := &plan[T]{write: r.newWrite(kindDelete, key, n, nil, nil)}
+	l := &loop[T]{r: r, o: o, op: "Delete", key: key, build: fixed(p)}
 	_, err = l.run(ctx)
 	return err
 }
@@ -50,8 +50,8 @@ func (r *Repository[T]) DeleteKey(ctx context.Context, k ItemKey, optFns ...func
 	if err != nil {
 		return err
 	}
-	p := &fixedPlan[T]{key: key, p: &plan[T]{kind: kindDeleteKey}}
-	l := &loop[T]{r: r, o: o, op: "DeleteKey", key: key, build: p.fixed}
+	p := &plan[T]{write: r.newWrite(kindDeleteKey, key, 0, nil, nil)}
+	l := &loop[T]{r: r, o: o, op: "DeleteKey", key: key, build: fixed(p)}
 	_, err = l.run(ctx)
 	return err
 }

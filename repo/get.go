@@ -29,7 +29,7 @@ func (r *Repository[T]) Get(ctx context.Context, k ItemKey, optFns ...func(*Opti
 	err = retry.Do(ctx, o.Retry, func(ctx context.Context, _ int) error {
 		item, err = r.getRaw(ctx, key, !o.EventuallyConsistent)
 		return err
-	}, r.retryObserver(o, "Get"))
+	}, o.Observer.retries(r.table, "Get"))
 	if err != nil {
 		return zero, err
 	}

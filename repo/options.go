@@ -44,20 +44,6 @@ type Options struct {
 	// [Guard]. Default: none.
 	Guards []Condition
 
-	// noWriteIDs switches the no-double-apply mechanism off: no write ids
-	// are stored, the SDK retries writes itself, and a write whose response
-	// was lost is treated like any failure, as a naive loop would. Only
-	// tests set it (export_test.go), to show that the fault tests catch
-	// double applies.
-	noWriteIDs bool
-
-	// forgetLostWrites restores the old, unsafe resolution of a lost write:
-	// an item still at the write's base version is taken as proof that the
-	// write failed, and the write is forgotten. Only tests set it
-	// (export_test.go), to show that the late-write tests catch the double
-	// applies this causes.
-	forgetLostWrites bool
-
 	// WriteIDs is how many recent version entries an item's id map keeps
 	// besides its first one (1 to 64); the map also keeps one entry for
 	// each of the 8 writers (Repository values) that wrote it last, which
@@ -65,6 +51,10 @@ type Options struct {
 	// about 18 bytes of item size, each writer entry about 25; the whole
 	// map is at most about 280 bytes with the default. Default 4.
 	WriteIDs int
+
+	// rules are how lost writes are treated: keepLostWrites, or in tests
+	// an unsafe variant (export_test.go).
+	rules lossRules
 }
 
 // Observer receives events from a repository. Each field may be nil. The
@@ -108,6 +98,7 @@ func defaultOptions() Options {
 		Retry:            retry.DefaultPolicy(),
 		WriteIDAttribute: defaultWriteIDAttribute,
 		WriteIDs:         defaultWriteIDs,
+		rules:            keepLostWrites{},
 	}
 }
 
@@ -132,4 +123,15 @@ func (o *Options) validate(attrs []string) error {
 		return invalid("Options.WriteIDs is %d, want 1 to 64", o.WriteIDs)
 	}
 	return nil
+}
+
+// retries passes retry.Do's retries on to ob.Retry.
+func (ob Observer) retries(table, op string) func(*retry.Options) {
+	return func(ro *retry.Options) {
+		if f := ob.Retry; f != nil {
+			ro.OnRetry = func(a retry.Attempt) {
+				f(RetryEvent{Table: table, Op: op, Attempt: a.Number, Err: a.Err, Delay: a.Delay})
+			}
+		}
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/versioned"
 )
@@ -41,24 +39,19 @@ func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*O
 	if err != nil {
 		return zero, err
 	}
-	w, err := buildWrite(writeSpec{schema: s, table: r.table, key: key, kind: kindOverwrite, item: m})
+	b, err := r.newWrite(kindOverwrite, key, 0, nil, m).build()
 	if err != nil {
 		return zero, err
 	}
-	u := w.Update
-	out, err := r.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
-		ReturnValues: types.ReturnValueUpdatedNew,
-	})
+	stored, err := b.sendOne(ctx, r.client)
 	if err != nil {
 		return zero, r.apiErr(err)
 	}
-	n, err := s.StoredVersion(out.Attributes)
+	n, err := s.StoredVersion(stored)
 	if err != nil {
 		return zero, err
 	}
-	if n > s.MaxVersion {
+	if n > s.MaxVersion() {
 		return zero, versionErr(s, n)
 	}
 	s.SetVersion(reflect.ValueOf(&item).Elem(), n)
@@ -66,5 +59,5 @@ func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*O
 }
 
 func versionErr(s *versioned.Schema, n int64) error {
-	return invalid("stored version %s does not fit %s.%s", strconv.FormatInt(n, 10), s.Type, s.Version.GoName)
+	return invalid("stored version %s does not fit %s.%s", strconv.FormatInt(n, 10), s.Type(), s.VersionField())
 }

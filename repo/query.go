@@ -27,6 +27,9 @@ type QueryOptions struct {
 	// EventuallyConsistent makes the reads eventually consistent. Default:
 	// the repository's Options.EventuallyConsistent.
 	EventuallyConsistent bool
+	// Retry bounds the re-sending of a page's request after transient
+	// errors. Default: the repository's Options.Retry.
+	Retry retry.Policy
 }
 
 // RangeCondition is a condition on the range key; build one with
@@ -112,7 +115,7 @@ func RangeBeginsWith(prefix string) RangeCondition {
 func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*QueryOptions)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		in, limit, err := r.queryInput(ctx, hash, optFns)
+		in, o, err := r.queryInput(ctx, hash, optFns)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -120,11 +123,11 @@ func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*Que
 		n := 0
 		for {
 			var out *dynamodb.QueryOutput
-			err := retry.Do(ctx, r.opts.Retry, func(ctx context.Context, _ int) error {
+			err := retry.Do(ctx, o.Retry, func(ctx context.Context, _ int) error {
 				var err error
 				out, err = r.client.Query(ctx, in)
 				return r.apiErr(err)
-			}, r.retryObserver(r.opts, "Query"))
+			}, r.opts.Observer.retries(r.table, "Query"))
 			if err != nil {
 				yield(zero, err)
 				return
@@ -134,7 +137,7 @@ func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*Que
 				if !yield(t, err) || err != nil {
 					return
 				}
-				if n++; limit > 0 && n >= limit {
+				if n++; o.Limit > 0 && n >= o.Limit {
 					return
 				}
 			}
@@ -146,43 +149,55 @@ func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*Que
 	}
 }
 
-func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(*QueryOptions)) (*dynamodb.QueryInput, int, error) {
-	if err := checkCtx(ctx); err != nil {
-		return nil, 0, err
-	}
-	o := QueryOptions{EventuallyConsistent: r.opts.EventuallyConsistent}
+// queryOptions are the repository's defaults, then optFns, validated.
+func (r *Repository[T]) queryOptions(optFns []func(*QueryOptions)) (QueryOptions, error) {
+	o := QueryOptions{EventuallyConsistent: r.opts.EventuallyConsistent, Retry: r.opts.Retry}
 	for _, fn := range optFns {
 		fn(&o)
 	}
 	if o.PageSize < 0 || o.Limit < 0 {
-		return nil, 0, invalid("QueryOptions: negative PageSize or Limit")
+		return o, invalid("QueryOptions: negative PageSize or Limit")
+	}
+	if err := o.Retry.Validate(); err != nil {
+		return o, invalid("QueryOptions.Retry: %w", err)
+	}
+	return o, nil
+}
+
+func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(*QueryOptions)) (*dynamodb.QueryInput, QueryOptions, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, QueryOptions{}, err
+	}
+	o, err := r.queryOptions(optFns)
+	if err != nil {
+		return nil, o, err
 	}
 	s := r.schema
 	hk := versioned.Item{}
 	if err := r.keyPart(hk, hash, nil); err != nil {
-		return nil, 0, err
+		return nil, o, err
 	}
-	cond := expression.Key(s.Hash.Attr).Equal(expression.Value(hk[s.Hash.Attr]))
+	cond := expression.Key(s.HashAttr()).Equal(expression.Value(hk[s.HashAttr()]))
 	if o.Range.build != nil {
-		if !s.HasRange {
-			return nil, 0, invalid("QueryOptions.Range on %s, which has no range key", s.Type)
+		if !s.HasRange() {
+			return nil, o, invalid("QueryOptions.Range on %s, which has no range key", s.Type())
 		}
 		vals := make([]expression.ValueBuilder, len(o.Range.values))
 		for i, v := range o.Range.values {
-			if o.Range.prefix && s.RangeType != types.ScalarAttributeTypeS {
-				return nil, 0, invalid("RangeBeginsWith on the non-string range key %q", s.Range.Attr)
+			if o.Range.prefix && s.RangeType() != types.ScalarAttributeTypeS {
+				return nil, o, invalid("RangeBeginsWith on the non-string range key %q", s.RangeAttr())
 			}
 			probe := versioned.Item{}
 			if err := r.keyPart(probe, hash, []any{v}); err != nil {
-				return nil, 0, err
+				return nil, o, err
 			}
-			vals[i] = expression.Value(probe[s.Range.Attr])
+			vals[i] = expression.Value(probe[s.RangeAttr()])
 		}
-		cond = cond.And(o.Range.build(expression.Key(s.Range.Attr), vals))
+		cond = cond.And(o.Range.build(expression.Key(s.RangeAttr()), vals))
 	}
 	e, err := expression.NewBuilder().WithKeyCondition(cond).Build()
 	if err != nil {
-		return nil, 0, invalid("query: %w", err)
+		return nil, o, invalid("query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(r.table),
@@ -195,16 +210,16 @@ func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(
 	if o.PageSize > 0 {
 		in.Limit = aws.Int32(o.PageSize)
 	}
-	return in, o.Limit, nil
+	return in, o, nil
 }
 
 // keyPart marshals a hash value (and a range value, if given) into dst,
 // checking their types.
 func (r *Repository[T]) keyPart(dst versioned.Item, hash any, rng []any) error {
 	s := r.schema
-	if rng == nil && s.HasRange {
+	if rng == nil && s.HasRange() {
 		// Check the hash value alone with a placeholder range value of the right type.
-		rng = []any{placeholder(s.RangeType)}
+		rng = []any{placeholder(s.RangeType())}
 	}
 	key, err := s.Key(hash, rng)
 	if err != nil {

@@ -50,7 +50,7 @@ func New[T any](client API, table string, optFns ...func(*Options)) (*Repository
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if err := o.validate(s.Attributes); err != nil {
+	if err := o.validate(s.Attributes()); err != nil {
 		return nil, err
 	}
 	return &Repository[T]{client: client, table: table, schema: s, opts: o, writers: newWriterSlots()}, nil
@@ -103,7 +103,7 @@ func (r *Repository[T]) options(optFns []func(*Options)) (Options, error) {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return o, o.validate(r.schema.Attributes)
+	return o, o.validate(r.schema.Attributes())
 }
 
 func (r *Repository[T]) key(k ItemKey) (versioned.Item, error) {
@@ -153,7 +153,7 @@ func (r *Repository[T]) apiErr(err error) error {
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" && keyMismatch(ae.ErrorMessage()) {
-		return fmt.Errorf("%w: table %s does not have the key of %s (%s): %w", ErrTableMismatch, r.table, r.schema.Type, r.keyDesc(), err)
+		return fmt.Errorf("%w: table %s does not have the key of %s (%s): %w", ErrTableMismatch, r.table, r.schema.Type(), r.keyDesc(), err)
 	}
 	return fmt.Errorf("repo: table %s: %w", r.table, err)
 }
@@ -175,9 +175,9 @@ func keyMismatch(msg string) bool {
 
 func (r *Repository[T]) keyDesc() string {
 	s := r.schema
-	d := fmt.Sprintf("hash %s %s", s.Hash.Attr, s.HashType)
-	if s.HasRange {
-		d += fmt.Sprintf(", range %s %s", s.Range.Attr, s.RangeType)
+	d := fmt.Sprintf("hash %s %s", s.HashAttr(), s.HashType())
+	if s.HasRange() {
+		d += fmt.Sprintf(", range %s %s", s.RangeAttr(), s.RangeType())
 	}
 	return d
 }

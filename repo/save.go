@@ -42,6 +42,6 @@ func (r *Repository[T]) Save(ctx context.Context, item T, optFns ...func(*Option
 	if err != nil {
 		return zero, err
 	}
-	l := &loop[T]{r: r, o: o, op: "Save", key: p.key, build: p.fixed}
+	l := &loop[T]{r: r, o: o, op: "Save", key: p.key, build: fixed(p)}
 	return l.run(ctx)
 }

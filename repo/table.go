@@ -22,11 +22,11 @@ func (r *Repository[T]) CreateTable(ctx context.Context) error {
 		return err
 	}
 	s := r.schema
-	keys := []types.KeySchemaElement{{AttributeName: aws.String(s.Hash.Attr), KeyType: types.KeyTypeHash}}
-	attrs := []types.AttributeDefinition{{AttributeName: aws.String(s.Hash.Attr), AttributeType: s.HashType}}
-	if s.HasRange {
-		keys = append(keys, types.KeySchemaElement{AttributeName: aws.String(s.Range.Attr), KeyType: types.KeyTypeRange})
-		attrs = append(attrs, types.AttributeDefinition{AttributeName: aws.String(s.Range.Attr), AttributeType: s.RangeType})
+	keys := []types.KeySchemaElement{{AttributeName: aws.String(s.HashAttr()), KeyType: types.KeyTypeHash}}
+	attrs := []types.AttributeDefinition{{AttributeName: aws.String(s.HashAttr()), AttributeType: s.HashType()}}
+	if s.HasRange() {
+		keys = append(keys, types.KeySchemaElement{AttributeName: aws.String(s.RangeAttr()), KeyType: types.KeyTypeRange})
+		attrs = append(attrs, types.AttributeDefinition{AttributeName: aws.String(s.RangeAttr()), AttributeType: s.RangeType()})
 	}
 	_, err := r.client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(r.table),
@@ -73,7 +73,7 @@ func (r *Repository[T]) sameKeys(d *types.TableDescription, keys []types.KeySche
 	want := keyString(keys, attrs)
 	got := keyString(d.KeySchema, d.AttributeDefinitions)
 	if want != got {
-		return fmt.Errorf("%w: table %s has key %s, type %s wants %s", ErrTableMismatch, r.table, got, r.schema.Type, want)
+		return fmt.Errorf("%w: table %s has key %s, type %s wants %s", ErrTableMismatch, r.table, got, r.schema.Type(), want)
 	}
 	return nil
 }

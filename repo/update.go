@@ -29,8 +29,8 @@ import (
 // at once on the same base, so at most one of them can land, and fn runs
 // again only once none of them can; see docs/guarantees.md.
 //
-// Updates of one key through one Repository queue locally and run one at a
-// time; each hands the item it stored to the next, which applies its fn to
+// Updates of one key through one Repository queue locally (internal/turns)
+// and run one at a time; each hands the item it stored to the next, which applies its fn to
 // it without reading (see Options.DisableLocalQueue). So fn must not call
 // Update for the same key on the same Repository: it would wait for itself.
 // Update blocks until done; cancelling ctx stops it between attempts
@@ -52,7 +52,7 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 		return zero, err
 	}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
-	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn, l.o.WriteIDAttribute) }
+	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn) }
 	if o.DisableLocalQueue {
 		return l.run(ctx)
 	}
@@ -72,7 +72,9 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	return t, err
 }
 
-func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error, idAttr string) (*plan[T], error) {
+// planUpdate applies fn to a copy of the stored item cur and plans its
+// save; fn said NoChange: a plan that skips the write.
+func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error) (*plan[T], error) {
 	s := r.schema
 	t, err := r.decode(cur)
 	if err != nil {
@@ -95,15 +97,14 @@ func (r *Repository[T]) planUpdate(key, cur versioned.Item, fn func(*T) error, i
 		return nil, err
 	}
 	s.SetVersion(v, next)
-	p, err := r.plan(kindSave, n, writeIDs(cur, idAttr), t)
+	p, err := r.plan(kindSave, n, cur, t)
 	if err != nil {
 		return nil, err
 	}
 	if !sameKey(p.key, key) {
 		return nil, invalid("Update fn changed the key of %s %s to %s", r.table, FormatKey(key), FormatKey(p.key))
 	}
-	p.p.old = cur
-	return p.p, nil
+	return p, nil
 }
 
 func sameKey(a, b versioned.Item) bool {

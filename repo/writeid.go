@@ -95,9 +95,9 @@ func sortedIDs(base map[int64]string) []int64 {
 // idMap builds the whole id map a write w stores: the kept version entries
 // of its base (keptIDs) plus its own, and the kept writer entries plus its
 // writer's.
-func idMap(w writeSpec) *types.AttributeValueMemberM {
+func idMap(w write) *types.AttributeValueMemberM {
 	version := w.base + 1
-	vs := keptIDs(w.baseIDs, version, w.keep)
+	vs := keptIDs(w.baseIDs, version, w.ids.keep)
 	m := make(map[string]types.AttributeValue, len(vs)+1)
 	for _, v := range vs {
 		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: w.baseIDs[v]}
@@ -109,7 +109,7 @@ func idMap(w writeSpec) *types.AttributeValueMemberM {
 		m[wipeMark] = &types.AttributeValueMemberS{Value: strconv.FormatInt(version, 10)}
 	}
 	if w.writer != "" {
-		ws := writerEntries(w.old, w.idAttr)
+		ws := writerEntries(w.old, w.ids.attr)
 		for _, k := range keptWriters(ws, w.writer, keepWriters) {
 			m[k] = ws[k].value()
 		}

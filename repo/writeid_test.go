@@ -108,7 +108,7 @@ func TestIDMapBounds(t *testing.T) {
 	if got := keptIDs(base, 6, 1); !slices.Equal(got, []int64{1}) {
 		t.Errorf("keptIDs(keep 1) = %v, want [1]", got)
 	}
-	m := idMap(writeSpec{baseIDs: base, base: 5, id: "f", keep: 3})
+	m := idMap(write{baseIDs: base, base: 5, id: "f", ids: idOptions{keep: 3}})
 	if len(m.Value) != 4 || m.Value["6"].(*types.AttributeValueMemberS).Value != "f" || m.Value["4"] == nil || m.Value["1"] == nil {
 		t.Errorf("idMap = %v, want entries 1, 4, 5, 6", m.Value)
 	}

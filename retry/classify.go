@@ -11,6 +11,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/ddbocc/ddbocc/internal/ddbcode"
 )
 
 // Class is what [Classify] decides about an error: whether retrying may help.
@@ -55,33 +57,6 @@ type Classifier interface {
 	RetryClass() Class
 }
 
-// API error codes, by class. ConditionalCheckFailedException is the only
-// Conflict code; everything not listed here falls through to the HTTP
-// status and connection rules.
-var (
-	conflictCodes = map[string]struct{}{
-		"ConditionalCheckFailedException": {},
-	}
-	transientCodes = map[string]struct{}{
-		"TransactionConflictException":           {},
-		"ReplicatedWriteConflictException":       {}, // multi-Region strong consistency; AWS documents it as retryable
-		"ProvisionedThroughputExceededException": {},
-		"ThrottlingException":                    {},
-		"RequestLimitExceeded":                   {},
-		"InternalServerError":                    {},
-		"ServiceUnavailable":                     {},
-		"ThrottledException":                     {},
-		"RequestThrottled":                       {},
-	}
-	permanentCodes = map[string]struct{}{
-		// A control-plane quota (too many concurrent table operations);
-		// aws-sdk-go-v2 treats it as a throttle, we do not.
-		"LimitExceededException": {},
-		// The transaction code inspects the cancellation reasons itself.
-		"TransactionCanceledException": {},
-	}
-)
-
 // Classify decides whether err is worth retrying. The rules, first match
 // wins; every rule looks through the whole chain (errors.Is/errors.As, so
 // fmt.Errorf("...: %w") wrappers, errors.Join and the SDK's
@@ -122,14 +97,12 @@ func Classify(err error) Class {
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		code := apiErr.ErrorCode()
-		if _, ok := conflictCodes[code]; ok {
+		switch code := apiErr.ErrorCode(); {
+		case code == ddbcode.ConditionalCheckFailed:
 			return Conflict
-		}
-		if _, ok := transientCodes[code]; ok {
+		case ddbcode.Transient(code):
 			return Transient
-		}
-		if _, ok := permanentCodes[code]; ok {
+		case ddbcode.Permanent(code):
 			return Permanent
 		}
 	}

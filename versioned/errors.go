@@ -40,17 +40,3 @@ func (e *SchemaError) Error() string {
 
 // Is reports whether target is [ErrSchema].
 func (e *SchemaError) Is(target error) bool { return target == ErrSchema }
-
-// TagError is returned by [ParseTag] for a malformed tag.
-type TagError struct {
-	Tag    string
-	Reason string
-}
-
-// Error implements error.
-func (e *TagError) Error() string {
-	return fmt.Sprintf("versioned: tag %q: %s", e.Tag, e.Reason)
-}
-
-// Is reports whether target is [ErrSchema].
-func (e *TagError) Is(target error) bool { return target == ErrSchema }

@@ -26,10 +26,10 @@ func ExampleSchemaOf() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("hash key:", s.Hash.Attr, s.HashType)
-	fmt.Println("range key:", s.HasRange)
-	fmt.Println("version:", s.Version.Attr, "up to", s.MaxVersion)
-	fmt.Println("attributes:", s.Attributes)
+	fmt.Println("hash key:", s.HashAttr(), s.HashType())
+	fmt.Println("range key:", s.HasRange())
+	fmt.Println("version:", s.VersionAttr(), "up to", s.MaxVersion())
+	fmt.Println("attributes:", s.Attributes())
 
 	item, err := s.Marshal(Account{ID: "acc-1", Owner: "ana", Balance: 100, Version: 3})
 	if err != nil {

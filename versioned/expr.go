@@ -23,18 +23,18 @@ func number(n int64) expression.ValueBuilder {
 // Save or Delete of an item read at version n. It fails when the item is
 // missing, since a missing attribute equals nothing.
 func (s *Schema) VersionIs(n int64) expression.ConditionBuilder {
-	return name(s.Version.Attr).Equal(number(n))
+	return name(s.version.attr).Equal(number(n))
 }
 
 // NotExists is the condition "no item with this key is stored": the
 // condition of a Create.
 func (s *Schema) NotExists() expression.ConditionBuilder {
-	return name(s.Hash.Attr).AttributeNotExists()
+	return name(s.hash.attr).AttributeNotExists()
 }
 
 // Exists is the condition "an item with this key is stored".
 func (s *Schema) Exists() expression.ConditionBuilder {
-	return name(s.Hash.Attr).AttributeExists()
+	return name(s.hash.attr).AttributeExists()
 }
 
 // Replace builds the update that makes the stored item equal to item for
@@ -45,8 +45,8 @@ func (s *Schema) Exists() expression.ConditionBuilder {
 // not part of an update, nor are the attributes named in except.
 func (s *Schema) Replace(item Item, except ...string) expression.UpdateBuilder {
 	var u expression.UpdateBuilder
-	for _, a := range s.Attributes {
-		if a == s.Hash.Attr || (s.HasRange && a == s.Range.Attr) || slices.Contains(except, a) {
+	for _, a := range s.attributes {
+		if a == s.hash.attr || (s.hasRange && a == s.rng.attr) || slices.Contains(except, a) {
 			continue
 		}
 		if v, ok := item[a]; ok {
@@ -87,14 +87,14 @@ func CondExpr(cond expression.ConditionBuilder) (expression.Expression, error) {
 func (s *Schema) Diff(old, item Item) (expression.UpdateBuilder, bool) {
 	var u expression.UpdateBuilder
 	changed := false
-	for _, a := range s.Attributes {
-		if a == s.Hash.Attr || (s.HasRange && a == s.Range.Attr) {
+	for _, a := range s.attributes {
+		if a == s.hash.attr || (s.hasRange && a == s.rng.attr) {
 			continue
 		}
 		v, inNew := item[a]
 		ov, inOld := old[a]
 		switch {
-		case inNew && (!inOld || !Equal(ov, v)):
+		case inNew && (!inOld || !equal(ov, v)):
 			u, changed = u.Set(name(a), expression.Value(v)), true
 		case !inNew && inOld:
 			u, changed = u.Remove(name(a)), true
@@ -103,10 +103,10 @@ func (s *Schema) Diff(old, item Item) (expression.UpdateBuilder, bool) {
 	return u, changed
 }
 
-// Equal reports whether two attribute values are equal. Sets compare as
+// equal reports whether two attribute values are equal. Sets compare as
 // sets; numbers compare by their text, so "1" and "1.0" differ (which only
 // costs a redundant SET).
-func Equal(a, b types.AttributeValue) bool {
+func equal(a, b types.AttributeValue) bool {
 	switch x := a.(type) {
 	case *types.AttributeValueMemberS:
 		y, ok := b.(*types.AttributeValueMemberS)
@@ -145,7 +145,7 @@ func Equal(a, b types.AttributeValue) bool {
 			return false
 		}
 		for i := range x.Value {
-			if !Equal(x.Value[i], y.Value[i]) {
+			if !equal(x.Value[i], y.Value[i]) {
 				return false
 			}
 		}
@@ -157,7 +157,7 @@ func Equal(a, b types.AttributeValue) bool {
 		}
 		for k, v := range x.Value {
 			w, ok := y.Value[k]
-			if !ok || !Equal(v, w) {
+			if !ok || !equal(v, w) {
 				return false
 			}
 		}

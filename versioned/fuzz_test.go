@@ -3,97 +3,11 @@ package versioned_test
 import (
 	"errors"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/ddbocc/ddbocc/versioned"
 )
-
-func FuzzParseTag(f *testing.F) {
-	for _, seed := range []string{
-		"", "-", "id", "id,hash", "sk,range", "rev,version", "version", "version,omitempty",
-		",omitempty", "n,omitempty,string", "id,hahs", "id,hash,hash", "-,omitempty", "-,",
-		"id,hash,range", "id,version,hash", "version,hash", "version,version", "a.b,nullempty",
-		"id,,hash", ",", ",,", "x,unixtime,stringset,numberset,binaryset,omitemptyelem,nullemptyelem",
-	} {
-		f.Add(seed)
-	}
-	sdk := []string{"omitempty", "omitemptyelem", "nullempty", "nullemptyelem",
-		"string", "stringset", "numberset", "binaryset", "unixtime"}
-	f.Fuzz(func(t *testing.T, s string) {
-		tag, err := versioned.ParseTag(s)
-		if err != nil {
-			var te *versioned.TagError
-			if !errors.As(err, &te) || !errors.Is(err, versioned.ErrSchema) || te.Tag != s {
-				t.Fatalf("ParseTag(%q): error %v (%T) is not a *TagError for the tag", s, err, err)
-			}
-			if !reflect.DeepEqual(tag, versioned.Tag{}) {
-				t.Fatalf("ParseTag(%q) = %+v with its error", s, tag)
-			}
-			return
-		}
-		if tag.Hash && tag.Range {
-			t.Fatalf("ParseTag(%q) = %+v: both hash and range", s, tag)
-		}
-		if tag.Version && (tag.Hash || tag.Range) {
-			t.Fatalf("ParseTag(%q) = %+v: the version is part of the key", s, tag)
-		}
-		if tag.Skip != (s == "-") {
-			t.Fatalf("ParseTag(%q) = %+v: Skip for something other than \"-\"", s, tag)
-		}
-		if tag.Skip {
-			if !reflect.DeepEqual(tag, versioned.Tag{Skip: true}) {
-				t.Fatalf("ParseTag(%q) = %+v: a skipped field with more", s, tag)
-			}
-			return
-		}
-		name, opts, _ := strings.Cut(s, ",")
-		if tag.Name != name || tag.Name == "-" {
-			t.Fatalf("ParseTag(%q): Name = %q, want %q", s, tag.Name, name)
-		}
-		if tag.Name == "version" && !tag.Hash && !tag.Range && !tag.Version {
-			t.Fatalf("ParseTag(%q) = %+v: the name version does not imply Version", s, tag)
-		}
-		// Every option is accounted for exactly once and in order.
-		var want []string
-		seen := map[string]bool{}
-		if opts != "" || strings.Contains(s, ",") {
-			for _, o := range strings.Split(opts, ",") {
-				if seen[o] {
-					t.Fatalf("ParseTag(%q) accepted the repeated option %q", s, o)
-				}
-				seen[o] = true
-				switch o {
-				case "hash":
-					if !tag.Hash {
-						t.Fatalf("ParseTag(%q) lost hash", s)
-					}
-				case "range":
-					if !tag.Range {
-						t.Fatalf("ParseTag(%q) lost range", s)
-					}
-				case "version":
-					if !tag.Version {
-						t.Fatalf("ParseTag(%q) lost version", s)
-					}
-				default:
-					if !slices.Contains(sdk, o) {
-						t.Fatalf("ParseTag(%q) accepted the unknown option %q", s, o)
-					}
-					want = append(want, o)
-				}
-			}
-		}
-		if !slices.Equal(tag.Options, want) {
-			t.Fatalf("ParseTag(%q): Options = %q, want %q", s, tag.Options, want)
-		}
-		if tag.Hash && !seen["hash"] || tag.Range && !seen["range"] || tag.Version && !seen["version"] && tag.Name != "version" {
-			t.Fatalf("ParseTag(%q) = %+v: a flag without its option", s, tag)
-		}
-	})
-}
 
 // tiny has small integer types, so that decoding overflows are reached.
 type tiny struct {
@@ -319,8 +233,8 @@ func checkDecoded[T any](t *testing.T, sc *versioned.Schema, item versioned.Item
 	if version != stored || sc.VersionOf(reflect.ValueOf(out)) != stored {
 		t.Fatalf("Unmarshal(%v): version %d, stored %d", item, version, stored)
 	}
-	if version < 0 || version > sc.MaxVersion {
-		t.Fatalf("Unmarshal(%v): version %d out of [0, %d]", item, version, sc.MaxVersion)
+	if version < 0 || version > sc.MaxVersion() {
+		t.Fatalf("Unmarshal(%v): version %d out of [0, %d]", item, version, sc.MaxVersion())
 	}
 	again, err := sc.Marshal(out)
 	if err != nil {

@@ -23,11 +23,11 @@ var (
 func (s *Schema) Marshal(v any) (Item, error) {
 	av, err := encoder.Encode(v)
 	if err != nil {
-		return nil, fmt.Errorf("versioned: marshal %s: %w", s.Type, err)
+		return nil, fmt.Errorf("versioned: marshal %s: %w", s.typ, err)
 	}
 	m, ok := av.(*types.AttributeValueMemberM)
 	if !ok {
-		return nil, fmt.Errorf("versioned: marshal %s: got %T, not a map", s.Type, av)
+		return nil, fmt.Errorf("versioned: marshal %s: got %T, not a map", s.typ, av)
 	}
 	if _, err := s.KeyOf(m.Value); err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (s *Schema) Unmarshal(item Item, out any) error {
 		return err
 	}
 	if err := decoder.Decode(&types.AttributeValueMemberM{Value: item}, out); err != nil {
-		return fmt.Errorf("%w: decode into %s: %w", ErrBadItem, s.Type, err)
+		return fmt.Errorf("%w: decode into %s: %w", ErrBadItem, s.typ, err)
 	}
 	return nil
 }
@@ -54,22 +54,22 @@ func (s *Schema) Unmarshal(item Item, out any) error {
 // VersionOf returns the version held by v, the schema's struct value (or a
 // pointer to one).
 func (s *Schema) VersionOf(v reflect.Value) int64 {
-	f := reflect.Indirect(v).FieldByIndex(s.Version.Index)
+	f := reflect.Indirect(v).FieldByIndex(s.version.index)
 	if f.CanInt() {
 		return f.Int()
 	}
 	u := f.Uint()
-	if u > uint64(s.MaxVersion) {
-		return s.MaxVersion
+	if u > uint64(s.maxVersion) {
+		return s.maxVersion
 	}
 	return int64(u)
 }
 
 // SetVersion stores n in the version field of v, which must be addressable
 // (a pointer to the struct, or an addressable struct value). n must be in
-// [0, MaxVersion].
+// [0, [Schema.MaxVersion]].
 func (s *Schema) SetVersion(v reflect.Value, n int64) {
-	f := reflect.Indirect(v).FieldByIndex(s.Version.Index)
+	f := reflect.Indirect(v).FieldByIndex(s.version.index)
 	if f.CanInt() {
 		f.SetInt(n)
 		return
@@ -83,9 +83,9 @@ func (s *Schema) Next(n int64) (int64, error) {
 	if n < 0 {
 		return 0, fmt.Errorf("%w: negative version %d", ErrBadItem, n)
 	}
-	if n >= s.MaxVersion {
+	if n >= s.maxVersion {
 		return 0, fmt.Errorf("%w: %s.%s is at %d, the largest a %s holds",
-			ErrVersionOverflow, s.Type, s.Version.GoName, n, s.Version.Type)
+			ErrVersionOverflow, s.typ, s.version.goName, n, s.version.typ)
 	}
 	return n + 1, nil
 }
@@ -94,7 +94,7 @@ func (s *Schema) Next(n int64) (int64, error) {
 // version attribute reads as 0 (an item written by other code); one of the
 // wrong type is an error matching [ErrBadItem].
 func (s *Schema) StoredVersion(item Item) (int64, error) {
-	av, ok := item[s.Version.Attr]
+	av, ok := item[s.version.attr]
 	if !ok {
 		return 0, nil
 	}
@@ -102,13 +102,13 @@ func (s *Schema) StoredVersion(item Item) (int64, error) {
 	case *types.AttributeValueMemberN:
 		n, err := strconv.ParseInt(v.Value, 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%w: version attribute %q is %q, not a non-negative integer", ErrBadItem, s.Version.Attr, v.Value)
+			return 0, fmt.Errorf("%w: version attribute %q is %q, not a non-negative integer", ErrBadItem, s.version.attr, v.Value)
 		}
 		return n, nil
 	case *types.AttributeValueMemberNULL:
 		return 0, nil
 	default:
-		return 0, fmt.Errorf("%w: version attribute %q has type %T, not a number", ErrBadItem, s.Version.Attr, av)
+		return 0, fmt.Errorf("%w: version attribute %q has type %T, not a number", ErrBadItem, s.version.attr, av)
 	}
 }
 
@@ -116,15 +116,15 @@ func (s *Schema) StoredVersion(item Item) (int64, error) {
 // of the schema's key types and not empty.
 func (s *Schema) KeyOf(item Item) (Item, error) {
 	n := 1
-	if s.HasRange {
+	if s.hasRange {
 		n = 2
 	}
 	key := make(Item, n)
-	if err := s.keyAttr(key, item, s.Hash.Attr, s.HashType, "hash"); err != nil {
+	if err := s.keyAttr(key, item, s.hash.attr, s.hashType, "hash"); err != nil {
 		return nil, err
 	}
-	if s.HasRange {
-		if err := s.keyAttr(key, item, s.Range.Attr, s.RangeType, "range"); err != nil {
+	if s.hasRange {
+		if err := s.keyAttr(key, item, s.rng.attr, s.rangeType, "range"); err != nil {
 			return nil, err
 		}
 	}
@@ -134,10 +134,10 @@ func (s *Schema) KeyOf(item Item) (Item, error) {
 func (s *Schema) keyAttr(dst, item Item, name string, want types.ScalarAttributeType, role string) error {
 	av, ok := item[name]
 	if !ok {
-		return fmt.Errorf("%w: %s: %s key %q is missing", ErrInvalidKey, s.Type, role, name)
+		return fmt.Errorf("%w: %s: %s key %q is missing", ErrInvalidKey, s.typ, role, name)
 	}
 	if err := checkKeyValue(av, want); err != nil {
-		return fmt.Errorf("%w: %s: %s key %q: %s", ErrInvalidKey, s.Type, role, name, err.Error())
+		return fmt.Errorf("%w: %s: %s key %q: %s", ErrInvalidKey, s.typ, role, name, err.Error())
 	}
 	dst[name] = av
 	return nil
@@ -185,42 +185,42 @@ func typeWord(t types.ScalarAttributeType) string {
 // [ErrInvalidKey].
 func (s *Schema) Key(hash any, rng []any) (Item, error) {
 	switch {
-	case s.HasRange && len(rng) == 0:
-		return nil, fmt.Errorf("%w: %s has range key %q: give its value too", ErrInvalidKey, s.Type, s.Range.Attr)
-	case !s.HasRange && len(rng) > 0:
-		return nil, fmt.Errorf("%w: %s has no range key, but a range value was given", ErrInvalidKey, s.Type)
+	case s.hasRange && len(rng) == 0:
+		return nil, fmt.Errorf("%w: %s has range key %q: give its value too", ErrInvalidKey, s.typ, s.rng.attr)
+	case !s.hasRange && len(rng) > 0:
+		return nil, fmt.Errorf("%w: %s has no range key, but a range value was given", ErrInvalidKey, s.typ)
 	case len(rng) > 1:
-		return nil, fmt.Errorf("%w: %s: %d range values given, want 1", ErrInvalidKey, s.Type, len(rng))
+		return nil, fmt.Errorf("%w: %s: %d range values given, want 1", ErrInvalidKey, s.typ, len(rng))
 	}
 	item := make(Item, 2)
-	if err := s.keyValue(item, s.Hash, s.HashType, hash, "hash"); err != nil {
+	if err := s.keyValue(item, s.hash, s.hashType, hash, "hash"); err != nil {
 		return nil, err
 	}
-	if s.HasRange {
-		if err := s.keyValue(item, s.Range, s.RangeType, rng[0], "range"); err != nil {
+	if s.hasRange {
+		if err := s.keyValue(item, s.rng, s.rangeType, rng[0], "range"); err != nil {
 			return nil, err
 		}
 	}
 	return item, nil
 }
 
-func (s *Schema) keyValue(dst Item, f Field, want types.ScalarAttributeType, v any, role string) error {
+func (s *Schema) keyValue(dst Item, f field, want types.ScalarAttributeType, v any, role string) error {
 	if v == nil {
-		return fmt.Errorf("%w: %s: %s key %q is nil", ErrInvalidKey, s.Type, role, f.Attr)
+		return fmt.Errorf("%w: %s: %s key %q is nil", ErrInvalidKey, s.typ, role, f.attr)
 	}
 	av, err := encoder.Encode(v)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %s key %q: %w", ErrInvalidKey, s.Type, role, f.Attr, err)
+		return fmt.Errorf("%w: %s: %s key %q: %w", ErrInvalidKey, s.typ, role, f.attr, err)
 	}
 	// A number field tagged ",string" is stored as a string: encode the
 	// number the way Marshal does.
-	if n, ok := av.(*types.AttributeValueMemberN); ok && want == types.ScalarAttributeTypeS && isNumberKind(f.Type.Kind()) {
+	if n, ok := av.(*types.AttributeValueMemberN); ok && want == types.ScalarAttributeTypeS && isNumberKind(f.typ.Kind()) {
 		av = &types.AttributeValueMemberS{Value: n.Value}
 	}
 	if err := checkKeyValue(av, want); err != nil {
-		return fmt.Errorf("%w: %s: %s key %q (%s): %s", ErrInvalidKey, s.Type, role, f.Attr, f.GoName, err.Error())
+		return fmt.Errorf("%w: %s: %s key %q (%s): %s", ErrInvalidKey, s.typ, role, f.attr, f.goName, err.Error())
 	}
-	dst[f.Attr] = av
+	dst[f.attr] = av
 	return nil
 }
 

@@ -307,8 +307,8 @@ func TestVersionOfSetVersion(t *testing.T) {
 		Meta
 	}
 	sm := mustSchema[withMeta](t)
-	if sm.Version.GoName != "Meta.Rev" || sm.MaxVersion != math.MaxUint8 {
-		t.Errorf("version %+v max %d", sm.Version, sm.MaxVersion)
+	if sm.VersionField() != "Meta.Rev" || sm.MaxVersion() != math.MaxUint8 {
+		t.Errorf("version field %q max %d", sm.VersionField(), sm.MaxVersion())
 	}
 	wm := withMeta{ID: "x"}
 	sm.SetVersion(reflect.ValueOf(&wm), 255)
@@ -364,15 +364,15 @@ func TestNext(t *testing.T) {
 		got, err := tt.s.Next(tt.n)
 		if tt.err == nil {
 			if err != nil || got != tt.want {
-				t.Errorf("%v: Next(%d) = %d, %v; want %d", tt.s.Type, tt.n, got, err, tt.want)
+				t.Errorf("%v: Next(%d) = %d, %v; want %d", tt.s.Type(), tt.n, got, err, tt.want)
 			}
 			continue
 		}
 		if !errors.Is(err, tt.err) || got != 0 {
-			t.Errorf("%v: Next(%d) = %d, %v; want %v", tt.s.Type, tt.n, got, err, tt.err)
+			t.Errorf("%v: Next(%d) = %d, %v; want %v", tt.s.Type(), tt.n, got, err, tt.err)
 		}
 		if tt.err == versioned.ErrBadItem && errors.Is(err, versioned.ErrVersionOverflow) {
-			t.Errorf("%v: Next(%d): negative version reported as overflow: %v", tt.s.Type, tt.n, err)
+			t.Errorf("%v: Next(%d): negative version reported as overflow: %v", tt.s.Type(), tt.n, err)
 		}
 	}
 	_, err := mustSchema[verT[int8]](t).Next(127)

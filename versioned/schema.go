@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,35 +14,70 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Field is one stored field of an item type.
-type Field struct {
-	Attr   string       // the attribute name in DynamoDB
-	GoName string       // the Go field path, e.g. "Base.ID"
-	Index  []int        // for reflect.Value.FieldByIndex
-	Type   reflect.Type // the Go type of the field
+// field is one stored field of an item type.
+type field struct {
+	attr   string       // the attribute name in DynamoDB
+	goName string       // the Go field path, e.g. "Base.ID"
+	index  []int        // for reflect.Value.FieldByIndex
+	typ    reflect.Type // the Go type of the field
 }
 
-// Schema is the parsed item model of one struct type. It is immutable and
-// safe for concurrent use; get one with [SchemaOf] or [SchemaFor].
+// Schema is the parsed item model of one struct type: its hash key, optional
+// range key, version field and attributes. It cannot be changed after
+// [SchemaOf] builds it, and it is safe for concurrent use. Get one with
+// [SchemaOf]; the zero Schema is not usable.
 type Schema struct {
-	Type reflect.Type
+	typ reflect.Type
 
-	Hash     Field
-	HashType types.ScalarAttributeType // S, N or B
+	hash     field
+	hashType types.ScalarAttributeType // S, N or B
 
-	HasRange  bool
-	Range     Field
-	RangeType types.ScalarAttributeType
+	hasRange  bool
+	rng       field
+	rangeType types.ScalarAttributeType
 
-	Version Field
-	// MaxVersion is the largest version the version field's type can hold.
-	MaxVersion int64
+	version    field
+	maxVersion int64
 
-	// Attributes holds every top-level attribute name the type can store,
-	// sorted. Writes remove those of them an item leaves out, and keep
-	// attributes the type does not know.
-	Attributes []string
+	// attributes holds every top-level attribute name the type can store,
+	// sorted.
+	attributes []string
 }
+
+// Type returns the struct type the schema describes.
+func (s *Schema) Type() reflect.Type { return s.typ }
+
+// HashAttr returns the attribute name of the hash (partition) key.
+func (s *Schema) HashAttr() string { return s.hash.attr }
+
+// HashType returns the DynamoDB type of the hash key: S, N or B.
+func (s *Schema) HashType() types.ScalarAttributeType { return s.hashType }
+
+// HasRange reports whether the type has a range (sort) key.
+func (s *Schema) HasRange() bool { return s.hasRange }
+
+// RangeAttr returns the attribute name of the range key, or "" if the type
+// has none.
+func (s *Schema) RangeAttr() string { return s.rng.attr }
+
+// RangeType returns the DynamoDB type of the range key (S, N or B), or "" if
+// the type has none.
+func (s *Schema) RangeType() types.ScalarAttributeType { return s.rangeType }
+
+// VersionAttr returns the attribute name of the version.
+func (s *Schema) VersionAttr() string { return s.version.attr }
+
+// VersionField returns the Go path of the version field, e.g. "Meta.Rev".
+func (s *Schema) VersionField() string { return s.version.goName }
+
+// MaxVersion returns the largest version the version field's type can hold.
+func (s *Schema) MaxVersion() int64 { return s.maxVersion }
+
+// Attributes returns every top-level attribute name the type can store,
+// sorted. Writes remove those of them an item leaves out, and keep
+// attributes the type does not know. The slice is a copy the caller may
+// change.
+func (s *Schema) Attributes() []string { return slices.Clone(s.attributes) }
 
 var schemaCache sync.Map // reflect.Type -> schemaEntry
 
@@ -51,13 +87,15 @@ type schemaEntry struct {
 }
 
 // SchemaOf returns the schema of T, parsing T's tags on first use and caching
-// the result (errors too). It does not block and is safe for concurrent use.
+// the result (errors too): every call for one T returns the same *Schema.
+// An invalid type is a [*SchemaError] matching [ErrSchema]. It does not
+// block and is safe for concurrent use.
 func SchemaOf[T any]() (*Schema, error) {
-	return SchemaFor(reflect.TypeFor[T]())
+	return schemaFor(reflect.TypeFor[T]())
 }
 
-// SchemaFor is [SchemaOf] for a reflect.Type. t must be a struct type.
-func SchemaFor(t reflect.Type) (*Schema, error) {
+// schemaFor is [SchemaOf] for a reflect.Type.
+func schemaFor(t reflect.Type) (*Schema, error) {
 	if e, ok := schemaCache.Load(t); ok {
 		e := e.(schemaEntry)
 		return e.s, e.err
@@ -68,11 +106,9 @@ func SchemaFor(t reflect.Type) (*Schema, error) {
 }
 
 type taggedField struct {
-	Field
-	tag      Tag
-	depth    int
-	viaPtr   bool // reached through an embedded pointer
-	explicit bool // the name came from a tag
+	field
+	tag    tag
+	viaPtr bool // reached through an embedded pointer
 }
 
 func typeName(t reflect.Type) string {
@@ -90,36 +126,36 @@ func buildSchema(t reflect.Type) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{Type: t}
+	s := &Schema{typ: t}
 	var hash, rng, ver *taggedField
 	byAttr := make(map[string]*taggedField, len(fields))
 	for i := range fields {
 		f := &fields[i]
-		if prev, ok := byAttr[f.Attr]; ok {
-			return nil, &SchemaError{Type: typeName(t), Field: f.GoName,
-				Reason: "attribute name " + quote(f.Attr) + " is also used by field " + prev.GoName}
+		if prev, ok := byAttr[f.attr]; ok {
+			return nil, &SchemaError{Type: typeName(t), Field: f.goName,
+				Reason: "attribute name " + quote(f.attr) + " is also used by field " + prev.goName}
 		}
-		byAttr[f.Attr] = f
-		s.Attributes = append(s.Attributes, f.Attr)
+		byAttr[f.attr] = f
+		s.attributes = append(s.attributes, f.attr)
 		switch {
-		case f.tag.Hash:
+		case f.tag.hash:
 			if hash != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.GoName, Reason: "two hash keys (also " + hash.GoName + ")"}
+				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two hash keys (also " + hash.goName + ")"}
 			}
 			hash = f
-		case f.tag.Range:
+		case f.tag.rng:
 			if rng != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.GoName, Reason: "two range keys (also " + rng.GoName + ")"}
+				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two range keys (also " + rng.goName + ")"}
 			}
 			rng = f
-		case f.tag.Version:
+		case f.tag.version:
 			if ver != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.GoName, Reason: "two version fields (also " + ver.GoName + ")"}
+				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two version fields (also " + ver.goName + ")"}
 			}
 			ver = f
 		}
 	}
-	sort.Strings(s.Attributes)
+	sort.Strings(s.attributes)
 	if hash == nil {
 		return nil, &SchemaError{Type: typeName(t), Reason: `no hash key: tag one field dynamo:"name,hash"`}
 	}
@@ -128,24 +164,24 @@ func buildSchema(t reflect.Type) (*Schema, error) {
 	}
 	for _, f := range []*taggedField{hash, rng, ver} {
 		if f != nil && f.viaPtr {
-			return nil, &SchemaError{Type: typeName(t), Field: f.GoName,
+			return nil, &SchemaError{Type: typeName(t), Field: f.goName,
 				Reason: "key and version fields cannot live in an embedded pointer (it may be nil)"}
 		}
 	}
-	if s.HashType, err = keyType(t, hash); err != nil {
+	if s.hashType, err = keyType(t, hash); err != nil {
 		return nil, err
 	}
-	s.Hash = hash.Field
+	s.hash = hash.field
 	if rng != nil {
-		if s.RangeType, err = keyType(t, rng); err != nil {
+		if s.rangeType, err = keyType(t, rng); err != nil {
 			return nil, err
 		}
-		s.HasRange, s.Range = true, rng.Field
+		s.hasRange, s.rng = true, rng.field
 	}
-	if s.MaxVersion, err = versionMax(t, ver); err != nil {
+	if s.maxVersion, err = versionMax(t, ver); err != nil {
 		return nil, err
 	}
-	s.Version = ver.Field
+	s.version = ver.field
 	return s, nil
 }
 
@@ -165,7 +201,7 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 	}
 	queue := []level{{t: t}}
 	visited := map[reflect.Type]bool{}
-	for depth := 0; len(queue) > 0; depth++ {
+	for len(queue) > 0 {
 		var next []level
 		// A type embedded twice at the same depth is enumerated twice, so
 		// that its fields, which are ambiguous and which attributevalue
@@ -185,13 +221,13 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 				tg, err := fieldTag(sf)
 				if err != nil {
 					reason := err.Error()
-					var te *TagError
+					var te *tagError
 					if errors.As(err, &te) {
-						reason = fmt.Sprintf("tag %q: %s", te.Tag, te.Reason)
+						reason = fmt.Sprintf("tag %q: %s", te.tag, te.reason)
 					}
 					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name), Reason: reason}
 				}
-				if tg.Skip {
+				if tg.skip {
 					continue
 				}
 				ft := sf.Type
@@ -200,8 +236,8 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 					ft, ptr = ft.Elem(), true
 				}
 				idx := append(append([]int(nil), lv.index...), i)
-				if sf.Anonymous && tg.Name == "" && ft.Kind() == reflect.Struct {
-					if tg.Hash || tg.Range || tg.Version {
+				if sf.Anonymous && tg.name == "" && ft.Kind() == reflect.Struct {
+					if tg.hash || tg.rng || tg.version {
 						return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name),
 							Reason: "an embedded struct cannot be a key or the version; tag its fields instead"}
 					}
@@ -219,7 +255,7 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 					return nil, &SchemaError{Type: typeName(t), Field: lv.unexpPtr,
 						Reason: "an embedded pointer to an unexported struct type cannot be decoded; export the type or embed it by value"}
 				}
-				name := tg.Name
+				name := tg.name
 				if name == "" {
 					name = sf.Name
 				}
@@ -228,11 +264,9 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 						Reason: "attribute name " + quote(name) + " contains [ or ], which expressions read as a list index"}
 				}
 				out = append(out, taggedField{
-					Field:    Field{Attr: name, GoName: join(lv.path, sf.Name), Index: idx, Type: sf.Type},
-					tag:      tg,
-					depth:    depth,
-					viaPtr:   lv.viaPtr,
-					explicit: tg.Name != "",
+					field:  field{attr: name, goName: join(lv.path, sf.Name), index: idx, typ: sf.Type},
+					tag:    tg,
+					viaPtr: lv.viaPtr,
 				})
 			}
 		}
@@ -246,20 +280,20 @@ func enumerate(t reflect.Type) ([]taggedField, error) {
 
 // fieldTag reads the dynamo tag, falling back to the SDK's dynamodbav tag for
 // the name and skip flag, as attributevalue does.
-func fieldTag(sf reflect.StructField) (Tag, error) {
+func fieldTag(sf reflect.StructField) (tag, error) {
 	// attributevalue ignores an empty tag under its TagKey and then goes by
 	// the dynamodbav tag.
 	if s, ok := sf.Tag.Lookup(TagKey); ok && s != "" {
-		return ParseTag(s)
+		return parseTag(s)
 	}
 	if s, ok := sf.Tag.Lookup("dynamodbav"); ok {
 		name, _, _ := strings.Cut(s, ",")
 		if name == "-" {
-			return Tag{Skip: true}, nil
+			return tag{skip: true}, nil
 		}
-		return Tag{Name: name}, nil
+		return tag{name: name}, nil
 	}
-	return Tag{}, nil
+	return tag{}, nil
 }
 
 func join(path, name string) string {
@@ -273,13 +307,13 @@ var avMarshaler = reflect.TypeFor[attributevalue.Marshaler]()
 
 func keyType(t reflect.Type, f *taggedField) (types.ScalarAttributeType, error) {
 	bad := func(reason string) error {
-		return &SchemaError{Type: typeName(t), Field: f.GoName, Reason: reason}
+		return &SchemaError{Type: typeName(t), Field: f.goName, Reason: reason}
 	}
-	ft := f.Type
+	ft := f.typ
 	if ft.Implements(avMarshaler) || reflect.PointerTo(ft).Implements(avMarshaler) {
 		return "", bad("a key field cannot have its own attributevalue marshaler; use a string, number or []byte type")
 	}
-	for _, o := range f.tag.Options {
+	for _, o := range f.tag.options {
 		if o != "string" {
 			return "", bad("option " + quote(o) + " is not allowed on a key")
 		}
@@ -304,17 +338,17 @@ func keyType(t reflect.Type, f *taggedField) (types.ScalarAttributeType, error) 
 
 func versionMax(t reflect.Type, f *taggedField) (int64, error) {
 	bad := func(reason string) error {
-		return &SchemaError{Type: typeName(t), Field: f.GoName, Reason: reason}
+		return &SchemaError{Type: typeName(t), Field: f.goName, Reason: reason}
 	}
-	if f.Type.Implements(avMarshaler) || reflect.PointerTo(f.Type).Implements(avMarshaler) {
+	if f.typ.Implements(avMarshaler) || reflect.PointerTo(f.typ).Implements(avMarshaler) {
 		return 0, bad("the version field cannot have its own attributevalue marshaler")
 	}
-	for _, o := range f.tag.Options {
+	for _, o := range f.tag.options {
 		if o != "omitempty" {
 			return 0, bad("option " + quote(o) + " is not allowed on the version field")
 		}
 	}
-	switch f.Type.Kind() {
+	switch f.typ.Kind() {
 	case reflect.Int8:
 		return math.MaxInt8, nil
 	case reflect.Int16:
@@ -322,7 +356,7 @@ func versionMax(t reflect.Type, f *taggedField) (int64, error) {
 	case reflect.Int32:
 		return math.MaxInt32, nil
 	case reflect.Int, reflect.Int64:
-		return int64(math.MaxInt64 >> (64 - f.Type.Bits())), nil
+		return int64(math.MaxInt64 >> (64 - f.typ.Bits())), nil
 	case reflect.Uint8:
 		return math.MaxUint8, nil
 	case reflect.Uint16:
@@ -330,10 +364,10 @@ func versionMax(t reflect.Type, f *taggedField) (int64, error) {
 	case reflect.Uint32:
 		return math.MaxUint32, nil
 	case reflect.Uint, reflect.Uint64:
-		if f.Type.Bits() == 32 {
+		if f.typ.Bits() == 32 {
 			return math.MaxUint32, nil
 		}
 		return math.MaxInt64, nil
 	}
-	return 0, bad("the version field must be an integer type, not " + f.Type.String())
+	return 0, bad("the version field must be an integer type, not " + f.typ.String())
 }

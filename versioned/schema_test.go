@@ -111,30 +111,41 @@ func mustSchema[T any](t *testing.T) *versioned.Schema {
 	return s
 }
 
+// TestSchemaAccount checks the accessors; schema_internal_test.go checks the
+// Go side of each field (path, index, type).
 func TestSchemaAccount(t *testing.T) {
 	s := mustSchema[account](t)
-	if s.Type != reflect.TypeFor[account]() {
-		t.Errorf("Type = %v", s.Type)
+	if s.Type() != reflect.TypeFor[account]() {
+		t.Errorf("Type = %v", s.Type())
 	}
-	wantHash := versioned.Field{Attr: "id", GoName: "ID", Index: []int{0}, Type: reflect.TypeFor[string]()}
-	if !reflect.DeepEqual(s.Hash, wantHash) {
-		t.Errorf("Hash = %+v, want %+v", s.Hash, wantHash)
+	if s.HashAttr() != "id" {
+		t.Errorf("HashAttr = %q, want id", s.HashAttr())
 	}
-	if s.HashType != types.ScalarAttributeTypeS {
-		t.Errorf("HashType = %q", s.HashType)
+	if s.HashType() != types.ScalarAttributeTypeS {
+		t.Errorf("HashType = %q", s.HashType())
 	}
-	if s.HasRange || !reflect.DeepEqual(s.Range, versioned.Field{}) || s.RangeType != "" {
-		t.Errorf("range = %v %+v %q, want none", s.HasRange, s.Range, s.RangeType)
+	if s.HasRange() || s.RangeAttr() != "" || s.RangeType() != "" {
+		t.Errorf("range = %v %q %q, want none", s.HasRange(), s.RangeAttr(), s.RangeType())
 	}
-	wantVer := versioned.Field{Attr: "version", GoName: "Version", Index: []int{3}, Type: reflect.TypeFor[int64]()}
-	if !reflect.DeepEqual(s.Version, wantVer) {
-		t.Errorf("Version = %+v, want %+v", s.Version, wantVer)
+	if s.VersionAttr() != "version" || s.VersionField() != "Version" {
+		t.Errorf("version = %q (field %q), want version (field Version)", s.VersionAttr(), s.VersionField())
 	}
-	if s.MaxVersion != math.MaxInt64 {
-		t.Errorf("MaxVersion = %d", s.MaxVersion)
+	if s.MaxVersion() != math.MaxInt64 {
+		t.Errorf("MaxVersion = %d", s.MaxVersion())
 	}
-	if want := []string{"balance", "id", "owner", "version"}; !slices.Equal(s.Attributes, want) {
-		t.Errorf("Attributes = %q, want %q", s.Attributes, want)
+	if want := []string{"balance", "id", "owner", "version"}; !slices.Equal(s.Attributes(), want) {
+		t.Errorf("Attributes = %q, want %q", s.Attributes(), want)
+	}
+}
+
+// TestSchemaReadOnly checks that a caller cannot change the cached schema,
+// which every user of the type shares, through what its accessors return.
+func TestSchemaReadOnly(t *testing.T) {
+	want := []string{"balance", "id", "owner", "version"}
+	attrs := mustSchema[account](t).Attributes()
+	attrs[0] = "changed"
+	if got := mustSchema[account](t).Attributes(); !slices.Equal(got, want) {
+		t.Errorf("Attributes after a caller changed a returned slice = %q, want %q", got, want)
 	}
 }
 
@@ -157,28 +168,30 @@ func TestSchemaKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := tt.s
-		if s.Hash.Attr != tt.hash || s.HashType != tt.hashType {
-			t.Errorf("%s: hash %q %q, want %q %q", tt.name, s.Hash.Attr, s.HashType, tt.hash, tt.hashType)
+		if s.HashAttr() != tt.hash || s.HashType() != tt.hashType {
+			t.Errorf("%s: hash %q %q, want %q %q", tt.name, s.HashAttr(), s.HashType(), tt.hash, tt.hashType)
 		}
-		if s.HasRange != (tt.rng != "") || s.Range.Attr != tt.rng || s.RangeType != tt.rangeType {
-			t.Errorf("%s: range %v %q %q, want %q %q", tt.name, s.HasRange, s.Range.Attr, s.RangeType, tt.rng, tt.rangeType)
+		if s.HasRange() != (tt.rng != "") || s.RangeAttr() != tt.rng || s.RangeType() != tt.rangeType {
+			t.Errorf("%s: range %v %q %q, want %q %q", tt.name, s.HasRange(), s.RangeAttr(), s.RangeType(), tt.rng, tt.rangeType)
 		}
-		if s.Version.Attr != tt.version || s.Version.GoName != tt.goVersion || s.MaxVersion != tt.max {
-			t.Errorf("%s: version %q %q max %d, want %q %q %d", tt.name, s.Version.Attr, s.Version.GoName, s.MaxVersion, tt.version, tt.goVersion, tt.max)
+		if s.VersionAttr() != tt.version || s.VersionField() != tt.goVersion || s.MaxVersion() != tt.max {
+			t.Errorf("%s: version %q %q max %d, want %q %q %d", tt.name, s.VersionAttr(), s.VersionField(), s.MaxVersion(), tt.version, tt.goVersion, tt.max)
 		}
-		if !sort.StringsAreSorted(s.Attributes) {
-			t.Errorf("%s: Attributes %q not sorted", tt.name, s.Attributes)
+		if !sort.StringsAreSorted(s.Attributes()) {
+			t.Errorf("%s: Attributes %q not sorted", tt.name, s.Attributes())
 		}
 	}
 }
 
 func TestSchemaEmbedded(t *testing.T) {
+	// schema_internal_test.go checks the Go paths and indexes of the
+	// promoted fields.
 	s := mustSchema[withBase](t)
-	if s.Hash.GoName != "Base.ID" || s.Hash.Attr != "id" || !slices.Equal(s.Hash.Index, []int{0, 0}) {
-		t.Errorf("Hash = %+v, want Base.ID at [0 0]", s.Hash)
+	if s.HashAttr() != "id" {
+		t.Errorf("HashAttr = %q, want id", s.HashAttr())
 	}
-	if want := []string{"created", "id", "note", "version"}; !slices.Equal(s.Attributes, want) {
-		t.Errorf("Attributes = %q, want %q", s.Attributes, want)
+	if want := []string{"created", "id", "note", "version"}; !slices.Equal(s.Attributes(), want) {
+		t.Errorf("Attributes = %q, want %q", s.Attributes(), want)
 	}
 	v := withBase{Base: Base{ID: "b1", Created: 7}, Note: "n", Version: 2}
 	item, err := s.Marshal(v)
@@ -194,8 +207,8 @@ func TestSchemaEmbedded(t *testing.T) {
 	}
 
 	s = mustSchema[withExtra](t)
-	if want := []string{"Note", "id", "tags", "version"}; !slices.Equal(s.Attributes, want) {
-		t.Errorf("withExtra Attributes = %q, want %q", s.Attributes, want)
+	if want := []string{"Note", "id", "tags", "version"}; !slices.Equal(s.Attributes(), want) {
+		t.Errorf("withExtra Attributes = %q, want %q", s.Attributes(), want)
 	}
 	item, err = s.Marshal(withExtra{ID: "x", Version: 1}) // nil *Extra
 	if err != nil {
@@ -217,9 +230,6 @@ func TestSchemaEmbedded(t *testing.T) {
 	}
 
 	s = mustSchema[withUnexportedBase](t)
-	if s.Hash.GoName != "base.ID" {
-		t.Errorf("Hash.GoName = %q, want base.ID", s.Hash.GoName)
-	}
 	var wu withUnexportedBase
 	if err := s.Unmarshal(versioned.Item{"id": &types.AttributeValueMemberS{Value: "u"}}, &wu); err != nil || wu.ID != "u" {
 		t.Errorf("Unmarshal: %+v, %v", wu, err)
@@ -231,28 +241,29 @@ func TestSchemaUntagged(t *testing.T) {
 	want := []string{"AV", "Plain", "empty_av", "extra", "id", "version"}
 	want[0] = "av_name"
 	sort.Strings(want)
-	if !slices.Equal(s.Attributes, want) {
-		t.Errorf("Attributes = %q, want %q", s.Attributes, want)
+	if !slices.Equal(s.Attributes(), want) {
+		t.Errorf("Attributes = %q, want %q", s.Attributes(), want)
 	}
 }
 
 // TestSchemaAgreesWithAttributevalue checks that the attribute names a
 // schema lists are exactly those attributevalue writes for a fully set value.
 func TestSchemaAgreesWithAttributevalue(t *testing.T) {
-	values := []any{
-		account{ID: "a", Owner: "o", Balance: 1, Version: 1},
-		event{Stream: "s", Seq: 1, Rev: 1, Data: []byte{1}},
-		blob{K: []byte{1}, R: []byte{2}, Version: 1},
-		numString{ID: 1, Version: 1},
-		floatKey{ID: 1.5, Version: 1},
-		withBase{Base: Base{ID: "b", Created: 1}, Note: "n", Version: 1},
-		withExtra{ID: "x", Extra: &Extra{Note: "n", Tags: []string{"t"}}, Version: 1},
-		withUnexportedBase{base: base{ID: "u"}, Version: 1},
-		untagged{ID: "i", Plain: "p", AV: "a", AVSkip: "s", Empty: "e", Skipped: "k", secret: "s", hidden: "h", Version: 1, Embedded: Extra{Note: "n"}},
-		keyNamedVersion{Version: "v", Rev: 1},
+	values := []valueCase{
+		valueOf(account{ID: "a", Owner: "o", Balance: 1, Version: 1}),
+		valueOf(event{Stream: "s", Seq: 1, Rev: 1, Data: []byte{1}}),
+		valueOf(blob{K: []byte{1}, R: []byte{2}, Version: 1}),
+		valueOf(numString{ID: 1, Version: 1}),
+		valueOf(floatKey{ID: 1.5, Version: 1}),
+		valueOf(withBase{Base: Base{ID: "b", Created: 1}, Note: "n", Version: 1}),
+		valueOf(withExtra{ID: "x", Extra: &Extra{Note: "n", Tags: []string{"t"}}, Version: 1}),
+		valueOf(withUnexportedBase{base: base{ID: "u"}, Version: 1}),
+		valueOf(untagged{ID: "i", Plain: "p", AV: "a", AVSkip: "s", Empty: "e", Skipped: "k", secret: "s", hidden: "h", Version: 1, Embedded: Extra{Note: "n"}}),
+		valueOf(keyNamedVersion{Version: "v", Rev: 1}),
 	}
-	for _, v := range values {
-		s, err := versioned.SchemaFor(reflect.TypeOf(v))
+	for _, vc := range values {
+		v := vc.v
+		s, err := vc.schema()
 		if err != nil {
 			t.Errorf("%T: %v", v, err)
 			continue
@@ -266,8 +277,8 @@ func TestSchemaAgreesWithAttributevalue(t *testing.T) {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		if !slices.Equal(names, s.Attributes) {
-			t.Errorf("%T: attributevalue writes %q, schema lists %q", v, names, s.Attributes)
+		if !slices.Equal(names, s.Attributes()) {
+			t.Errorf("%T: attributevalue writes %q, schema lists %q", v, names, s.Attributes())
 		}
 		item, err := s.Marshal(v)
 		if err != nil {
@@ -280,6 +291,14 @@ func TestSchemaAgreesWithAttributevalue(t *testing.T) {
 	}
 }
 
+// valueCase is a value with the schema of its type.
+type valueCase struct {
+	v      any
+	schema func() (*versioned.Schema, error)
+}
+
+func valueOf[T any](v T) valueCase { return valueCase{v, versioned.SchemaOf[T]} }
+
 // keyNamedVersion has a hash key named "version"; its version is "rev".
 type keyNamedVersion struct {
 	Version string `dynamo:"version,hash"`
@@ -288,8 +307,8 @@ type keyNamedVersion struct {
 
 func TestSchemaKeyNamedVersion(t *testing.T) {
 	s := mustSchema[keyNamedVersion](t)
-	if s.Hash.Attr != "version" || s.Version.Attr != "rev" {
-		t.Errorf("hash %q version %q", s.Hash.Attr, s.Version.Attr)
+	if s.HashAttr() != "version" || s.VersionAttr() != "rev" {
+		t.Errorf("hash %q version %q", s.HashAttr(), s.VersionAttr())
 	}
 }
 
@@ -471,103 +490,98 @@ func (v customVers) MarshalDynamoDBAttributeValue() (types.AttributeValue, error
 
 var _ = unexportedPtrEmbed{}.inner
 
+// schemaCase is a type with what SchemaOf says of it.
+type schemaCase struct {
+	typ    reflect.Type
+	schema func() (*versioned.Schema, error)
+	field  string // the Go field path; "" for the whole type
+	reason string // a substring of the reason
+}
+
+func caseOf[T any](field, reason string) schemaCase {
+	return schemaCase{reflect.TypeFor[T](), versioned.SchemaOf[T], field, reason}
+}
+
 func TestSchemaErrors(t *testing.T) {
-	tests := []struct {
-		typ    reflect.Type
-		field  string // the Go field path; "" for the whole type
-		reason string // a substring of the reason
-	}{
-		{reflect.TypeFor[noHash](), "", "no hash key"},
-		{reflect.TypeFor[twoHash](), "B", "two hash keys (also A)"},
-		{reflect.TypeFor[twoRange](), "B", "two range keys (also A)"},
-		{reflect.TypeFor[noVersion](), "", "no version field"},
-		{reflect.TypeFor[twoVersions](), "Rev", "two version fields (also V)"},
-		{reflect.TypeFor[stringVersion](), "Version", "must be an integer type, not string"},
-		{reflect.TypeFor[floatVersion](), "Version", "must be an integer type, not float64"},
-		{reflect.TypeFor[ptrVersion](), "Version", "must be an integer type"},
-		{reflect.TypeFor[boolKey](), "ID", "type bool cannot be a DynamoDB key"},
-		{reflect.TypeFor[structKey](), "ID", "cannot be a DynamoDB key"},
-		{reflect.TypeFor[mapKey](), "ID", "cannot be a DynamoDB key"},
-		{reflect.TypeFor[sliceKey](), "ID", "type []string cannot be a DynamoDB key"},
-		{reflect.TypeFor[timeKey](), "ID", "type time.Time cannot be a DynamoDB key"},
-		{reflect.TypeFor[ptrKey](), "ID", "cannot be a DynamoDB key"},
-		{reflect.TypeFor[boolRange](), "R", "cannot be a DynamoDB key"},
-		{reflect.TypeFor[unknownOption](), "ID", `unknown option "hahs"`},
-		{reflect.TypeFor[dupAttr](), "B", `attribute name "x" is also used by field A`},
-		{reflect.TypeFor[dupGoName](), "O", `attribute name "Owner" is also used by field Owner`},
-		{reflect.TypeFor[int](), "", "must be a struct"},
-		{reflect.TypeFor[*account](), "", "must be a struct"},
-		{reflect.TypeFor[[]account](), "", "must be a struct"},
-		{reflect.TypeFor[ptrBase](), "Base.ID", "embedded pointer"},
-		{reflect.TypeFor[ptrVerHolder](), "VerHolder.Version", "embedded pointer"},
-		{reflect.TypeFor[marshalerKey](), "ID", "own attributevalue marshaler"},
-		{reflect.TypeFor[ptrMarshalerKey](), "ID", "own attributevalue marshaler"},
-		{reflect.TypeFor[marshalerVersion](), "Version", "own attributevalue marshaler"},
-		{reflect.TypeFor[omitemptyKey](), "ID", `option "omitempty" is not allowed on a key`},
-		{reflect.TypeFor[stringVersionOpt](), "Version", `option "string" is not allowed on the version field`},
-		{reflect.TypeFor[taggedEmbeddedKey](), "Base", "embedded struct cannot be a key"},
-		{reflect.TypeFor[skipWithOptions](), "X", "takes no options"},
-		{reflect.TypeFor[bracketName](), "Tags", "list index"},
-		{reflect.TypeFor[closeBracketName](), "X", "list index"},
-		{reflect.TypeFor[unexportedPtrEmbed](), "inner", "embedded pointer to an unexported struct"},
-		{reflect.TypeFor[ambiguous](), "EmbedB.Base.ID", `attribute name "id" is also used by field EmbedA.Base.ID`},
-		{reflect.TypeFor[deepErr](), "Sub.Bad", `unknown option "hahs"`},
+	tests := []schemaCase{
+		caseOf[noHash]("", "no hash key"),
+		caseOf[twoHash]("B", "two hash keys (also A)"),
+		caseOf[twoRange]("B", "two range keys (also A)"),
+		caseOf[noVersion]("", "no version field"),
+		caseOf[twoVersions]("Rev", "two version fields (also V)"),
+		caseOf[stringVersion]("Version", "must be an integer type, not string"),
+		caseOf[floatVersion]("Version", "must be an integer type, not float64"),
+		caseOf[ptrVersion]("Version", "must be an integer type"),
+		caseOf[boolKey]("ID", "type bool cannot be a DynamoDB key"),
+		caseOf[structKey]("ID", "cannot be a DynamoDB key"),
+		caseOf[mapKey]("ID", "cannot be a DynamoDB key"),
+		caseOf[sliceKey]("ID", "type []string cannot be a DynamoDB key"),
+		caseOf[timeKey]("ID", "type time.Time cannot be a DynamoDB key"),
+		caseOf[ptrKey]("ID", "cannot be a DynamoDB key"),
+		caseOf[boolRange]("R", "cannot be a DynamoDB key"),
+		caseOf[unknownOption]("ID", `unknown option "hahs"`),
+		caseOf[dupAttr]("B", `attribute name "x" is also used by field A`),
+		caseOf[dupGoName]("O", `attribute name "Owner" is also used by field Owner`),
+		caseOf[int]("", "must be a struct"),
+		caseOf[*account]("", "must be a struct"),
+		caseOf[[]account]("", "must be a struct"),
+		caseOf[ptrBase]("Base.ID", "embedded pointer"),
+		caseOf[ptrVerHolder]("VerHolder.Version", "embedded pointer"),
+		caseOf[marshalerKey]("ID", "own attributevalue marshaler"),
+		caseOf[ptrMarshalerKey]("ID", "own attributevalue marshaler"),
+		caseOf[marshalerVersion]("Version", "own attributevalue marshaler"),
+		caseOf[omitemptyKey]("ID", `option "omitempty" is not allowed on a key`),
+		caseOf[stringVersionOpt]("Version", `option "string" is not allowed on the version field`),
+		caseOf[taggedEmbeddedKey]("Base", "embedded struct cannot be a key"),
+		caseOf[skipWithOptions]("X", "takes no options"),
+		caseOf[bracketName]("Tags", "list index"),
+		caseOf[closeBracketName]("X", "list index"),
+		caseOf[unexportedPtrEmbed]("inner", "embedded pointer to an unexported struct"),
+		caseOf[ambiguous]("EmbedB.Base.ID", `attribute name "id" is also used by field EmbedA.Base.ID`),
+		caseOf[deepErr]("Sub.Bad", `unknown option "hahs"`),
 	}
 	for _, tt := range tests {
-		s, err := versioned.SchemaFor(tt.typ)
+		s, err := tt.schema()
 		if err == nil {
-			t.Errorf("SchemaFor(%v) = %+v, want an error", tt.typ, s)
+			t.Errorf("SchemaOf[%v] = %+v, want an error", tt.typ, s)
 			continue
 		}
 		if s != nil {
-			t.Errorf("SchemaFor(%v) returned a schema with its error", tt.typ)
+			t.Errorf("SchemaOf[%v] returned a schema with its error", tt.typ)
 		}
 		if !errors.Is(err, versioned.ErrSchema) {
-			t.Errorf("SchemaFor(%v): %v does not match ErrSchema", tt.typ, err)
+			t.Errorf("SchemaOf[%v]: %v does not match ErrSchema", tt.typ, err)
 		}
 		var se *versioned.SchemaError
 		if !errors.As(err, &se) {
-			t.Errorf("SchemaFor(%v): %T is not a *SchemaError", tt.typ, err)
+			t.Errorf("SchemaOf[%v]: %T is not a *SchemaError", tt.typ, err)
 			continue
 		}
 		if se.Type != tt.typ.String() {
-			t.Errorf("SchemaFor(%v): Type = %q, want %q", tt.typ, se.Type, tt.typ.String())
+			t.Errorf("SchemaOf[%v]: Type = %q, want %q", tt.typ, se.Type, tt.typ.String())
 		}
 		if se.Field != tt.field {
-			t.Errorf("SchemaFor(%v): Field = %q, want %q (%v)", tt.typ, se.Field, tt.field, err)
+			t.Errorf("SchemaOf[%v]: Field = %q, want %q (%v)", tt.typ, se.Field, tt.field, err)
 		}
 		if !strings.Contains(se.Reason, tt.reason) {
-			t.Errorf("SchemaFor(%v): reason %q does not contain %q", tt.typ, se.Reason, tt.reason)
+			t.Errorf("SchemaOf[%v]: reason %q does not contain %q", tt.typ, se.Reason, tt.reason)
 		}
 		if !strings.Contains(err.Error(), tt.typ.String()) || (tt.field != "" && !strings.Contains(err.Error(), tt.field)) {
-			t.Errorf("SchemaFor(%v): message %q lacks the type or field", tt.typ, err)
+			t.Errorf("SchemaOf[%v]: message %q lacks the type or field", tt.typ, err)
 		}
 		for _, other := range []error{versioned.ErrBadItem, versioned.ErrInvalidKey} {
 			if errors.Is(err, other) {
-				t.Errorf("SchemaFor(%v): error matches %v", tt.typ, other)
+				t.Errorf("SchemaOf[%v]: error matches %v", tt.typ, other)
 			}
 		}
 	}
 }
 
-func TestSchemaOfMatchesSchemaFor(t *testing.T) {
-	_, err1 := versioned.SchemaOf[noHash]()
-	_, err2 := versioned.SchemaFor(reflect.TypeFor[noHash]())
-	if err1 == nil || err1.Error() != err2.Error() {
-		t.Errorf("SchemaOf: %v, SchemaFor: %v", err1, err2)
-	}
+func TestSchemaOfPointer(t *testing.T) {
 	_, err := versioned.SchemaOf[*account]()
 	var se *versioned.SchemaError
 	if !errors.As(err, &se) || se.Type != "*versioned_test.account" {
 		t.Errorf("SchemaOf[*account]: %v", err)
-	}
-}
-
-func TestSchemaForNil(t *testing.T) {
-	s, err := versioned.SchemaFor(nil)
-	var se *versioned.SchemaError
-	if s != nil || !errors.As(err, &se) || se.Type != "<nil>" {
-		t.Errorf("SchemaFor(nil) = %v, %v", s, err)
 	}
 }
 
@@ -587,10 +601,6 @@ func TestSchemaCache(t *testing.T) {
 	s2 := mustSchema[account](t)
 	if s1 != s2 {
 		t.Error("SchemaOf returned two schemas for one type")
-	}
-	s3, _ := versioned.SchemaFor(reflect.TypeFor[account]())
-	if s1 != s3 {
-		t.Error("SchemaFor and SchemaOf returned different schemas")
 	}
 	_, e1 := versioned.SchemaOf[twoHash]()
 	_, e2 := versioned.SchemaOf[twoHash]()
@@ -639,7 +649,7 @@ func TestSchemaConcurrent(t *testing.T) {
 			t.Errorf("goroutine %d: error %v (%p), want the cached %p", i, bad[i], bad[i], bad[0])
 		}
 	}
-	if schemas[0].MaxVersion != math.MaxUint8 || schemas[0].RangeType != types.ScalarAttributeTypeN {
+	if schemas[0].MaxVersion() != math.MaxUint8 || schemas[0].RangeType() != types.ScalarAttributeTypeN {
 		t.Errorf("schema %+v", schemas[0])
 	}
 }
@@ -666,21 +676,21 @@ func TestMaxVersion(t *testing.T) {
 		{mustSchema[verT[uint64]](t), math.MaxInt64},
 	}
 	for _, tt := range tests {
-		if tt.s.MaxVersion != tt.want {
-			t.Errorf("%v: MaxVersion = %d, want %d", tt.s.Type, tt.s.MaxVersion, tt.want)
+		if tt.s.MaxVersion() != tt.want {
+			t.Errorf("%v: MaxVersion = %d, want %d", tt.s.Type(), tt.s.MaxVersion(), tt.want)
 		}
 	}
 	// A named integer type is an integer type.
 	type rev int32
-	if s := mustSchema[verT[rev]](t); s.MaxVersion != math.MaxInt32 {
-		t.Errorf("named int32: MaxVersion = %d", s.MaxVersion)
+	if s := mustSchema[verT[rev]](t); s.MaxVersion() != math.MaxInt32 {
+		t.Errorf("named int32: MaxVersion = %d", s.MaxVersion())
 	}
-	for _, typ := range []reflect.Type{
-		reflect.TypeFor[verT[float32]](), reflect.TypeFor[verT[string]](), reflect.TypeFor[verT[bool]](),
-		reflect.TypeFor[verT[[]byte]](), reflect.TypeFor[verT[uintptr]](), reflect.TypeFor[verT[any]](),
+	for _, tt := range []schemaCase{
+		caseOf[verT[float32]]("", ""), caseOf[verT[string]]("", ""), caseOf[verT[bool]]("", ""),
+		caseOf[verT[[]byte]]("", ""), caseOf[verT[uintptr]]("", ""), caseOf[verT[any]]("", ""),
 	} {
-		if _, err := versioned.SchemaFor(typ); !errors.Is(err, versioned.ErrSchema) {
-			t.Errorf("%v: %v, want ErrSchema", typ, err)
+		if _, err := tt.schema(); !errors.Is(err, versioned.ErrSchema) {
+			t.Errorf("%v: %v, want ErrSchema", tt.typ, err)
 		}
 	}
 }

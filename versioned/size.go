@@ -85,7 +85,7 @@ func numberSize(s string) int {
 // [MaxItemSize].
 func (s *Schema) CheckSize(item Item) error {
 	if n := ItemSize(item); n > MaxItemSize {
-		return fmt.Errorf("%w: %s item is %d bytes, over DynamoDB's limit of %d", ErrItemTooLarge, s.Type, n, MaxItemSize)
+		return fmt.Errorf("%w: %s item is %d bytes, over DynamoDB's limit of %d", ErrItemTooLarge, s.typ, n, MaxItemSize)
 	}
 	return nil
 }

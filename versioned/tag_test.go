@@ -1,60 +1,59 @@
-package versioned_test
+package versioned
 
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/ddbocc/ddbocc/versioned"
 )
 
 func TestParseTag(t *testing.T) {
 	tests := []struct {
 		tag  string
-		want versioned.Tag
+		want tag
 	}{
-		{"", versioned.Tag{}},
-		{"id", versioned.Tag{Name: "id"}},
-		{"id,hash", versioned.Tag{Name: "id", Hash: true}},
-		{",hash", versioned.Tag{Hash: true}},
-		{"sk,range", versioned.Tag{Name: "sk", Range: true}},
-		{"rev,version", versioned.Tag{Name: "rev", Version: true}},
-		{",version", versioned.Tag{Version: true}},
+		{"", tag{}},
+		{"id", tag{name: "id"}},
+		{"id,hash", tag{name: "id", hash: true}},
+		{",hash", tag{hash: true}},
+		{"sk,range", tag{name: "sk", rng: true}},
+		{"rev,version", tag{name: "rev", version: true}},
+		{",version", tag{version: true}},
 		// The name "version" implies the option.
-		{"version", versioned.Tag{Name: "version", Version: true}},
-		{"version,omitempty", versioned.Tag{Name: "version", Version: true, Options: []string{"omitempty"}}},
+		{"version", tag{name: "version", version: true}},
+		{"version,omitempty", tag{name: "version", version: true, options: []string{"omitempty"}}},
 		// The option repeats what the name says; that is not a repeated option.
-		{"version,version", versioned.Tag{Name: "version", Version: true}},
+		{"version,version", tag{name: "version", version: true}},
 		// Names are case-sensitive: "Version" is an ordinary attribute.
-		{"Version", versioned.Tag{Name: "Version"}},
+		{"Version", tag{name: "Version"}},
 		// A key may be named "version"; it is then not the version.
-		{"version,hash", versioned.Tag{Name: "version", Hash: true}},
-		{"version,range", versioned.Tag{Name: "version", Range: true}},
-		{"-", versioned.Tag{Skip: true}},
-		{",omitempty", versioned.Tag{Options: []string{"omitempty"}}},
-		{"n,omitempty,string", versioned.Tag{Name: "n", Options: []string{"omitempty", "string"}}},
-		{"n,string,omitempty", versioned.Tag{Name: "n", Options: []string{"string", "omitempty"}}},
-		{"id,hash,string", versioned.Tag{Name: "id", Hash: true, Options: []string{"string"}}},
-		{"id,string,hash", versioned.Tag{Name: "id", Hash: true, Options: []string{"string"}}},
-		{"a.b", versioned.Tag{Name: "a.b"}},
-		{"with space", versioned.Tag{Name: "with space"}},
+		{"version,hash", tag{name: "version", hash: true}},
+		{"version,range", tag{name: "version", rng: true}},
+		{"-", tag{skip: true}},
+		{",omitempty", tag{options: []string{"omitempty"}}},
+		{"n,omitempty,string", tag{name: "n", options: []string{"omitempty", "string"}}},
+		{"n,string,omitempty", tag{name: "n", options: []string{"string", "omitempty"}}},
+		{"id,hash,string", tag{name: "id", hash: true, options: []string{"string"}}},
+		{"id,string,hash", tag{name: "id", hash: true, options: []string{"string"}}},
+		{"a.b", tag{name: "a.b"}},
+		{"with space", tag{name: "with space"}},
 	}
 	for _, opt := range []string{"omitempty", "omitemptyelem", "nullempty", "nullemptyelem",
 		"string", "stringset", "numberset", "binaryset", "unixtime"} {
 		tests = append(tests, struct {
 			tag  string
-			want versioned.Tag
-		}{"f," + opt, versioned.Tag{Name: "f", Options: []string{opt}}})
+			want tag
+		}{"f," + opt, tag{name: "f", options: []string{opt}}})
 	}
 	for _, tt := range tests {
-		got, err := versioned.ParseTag(tt.tag)
+		got, err := parseTag(tt.tag)
 		if err != nil {
-			t.Errorf("ParseTag(%q): %v", tt.tag, err)
+			t.Errorf("parseTag(%q): %v", tt.tag, err)
 			continue
 		}
 		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseTag(%q) = %+v, want %+v", tt.tag, got, tt.want)
+			t.Errorf("parseTag(%q) = %+v, want %+v", tt.tag, got, tt.want)
 		}
 	}
 }
@@ -62,7 +61,7 @@ func TestParseTag(t *testing.T) {
 func TestParseTagErrors(t *testing.T) {
 	tests := []struct {
 		tag    string
-		reason string // a substring of TagError.Reason
+		reason string // a substring of tagError.reason
 	}{
 		{"id,hahs", `unknown option "hahs"`},
 		{"id,Hash", `unknown option "Hash"`},
@@ -83,42 +82,126 @@ func TestParseTagErrors(t *testing.T) {
 		{"rev,version,range", "cannot be part of the key"},
 	}
 	for _, tt := range tests {
-		got, err := versioned.ParseTag(tt.tag)
+		got, err := parseTag(tt.tag)
 		if err == nil {
-			t.Errorf("ParseTag(%q) = %+v, want an error", tt.tag, got)
+			t.Errorf("parseTag(%q) = %+v, want an error", tt.tag, got)
 			continue
 		}
-		if !errors.Is(err, versioned.ErrSchema) {
-			t.Errorf("ParseTag(%q): %v does not match ErrSchema", tt.tag, err)
+		if !errors.Is(err, ErrSchema) {
+			t.Errorf("parseTag(%q): %v does not match ErrSchema", tt.tag, err)
 		}
-		var te *versioned.TagError
+		var te *tagError
 		if !errors.As(err, &te) {
-			t.Errorf("ParseTag(%q): %T is not a *TagError", tt.tag, err)
+			t.Errorf("parseTag(%q): %T is not a *tagError", tt.tag, err)
 			continue
 		}
-		if te.Tag != tt.tag {
-			t.Errorf("ParseTag(%q): TagError.Tag = %q", tt.tag, te.Tag)
+		if te.tag != tt.tag {
+			t.Errorf("parseTag(%q): tagError.tag = %q", tt.tag, te.tag)
 		}
-		if !strings.Contains(te.Reason, tt.reason) {
-			t.Errorf("ParseTag(%q): reason %q does not contain %q", tt.tag, te.Reason, tt.reason)
+		if !strings.Contains(te.reason, tt.reason) {
+			t.Errorf("parseTag(%q): reason %q does not contain %q", tt.tag, te.reason, tt.reason)
 		}
 		if !strings.Contains(err.Error(), tt.tag) && tt.tag != "" {
-			t.Errorf("ParseTag(%q): message %q does not quote the tag", tt.tag, err)
+			t.Errorf("parseTag(%q): message %q does not quote the tag", tt.tag, err)
 		}
-		if !reflect.DeepEqual(got, versioned.Tag{}) {
-			t.Errorf("ParseTag(%q) returned %+v with its error, want the zero Tag", tt.tag, got)
+		if !reflect.DeepEqual(got, tag{}) {
+			t.Errorf("parseTag(%q) returned %+v with its error, want the zero tag", tt.tag, got)
 		}
 	}
 }
 
 func TestTagErrorIsOnlyErrSchema(t *testing.T) {
-	err := error(&versioned.TagError{Tag: "x,y", Reason: "r"})
-	for _, other := range []error{versioned.ErrBadItem, versioned.ErrInvalidKey, versioned.ErrItemTooLarge, versioned.ErrVersionOverflow} {
+	err := error(&tagError{tag: "x,y", reason: "r"})
+	for _, other := range []error{ErrBadItem, ErrInvalidKey, ErrItemTooLarge, ErrVersionOverflow} {
 		if errors.Is(err, other) {
-			t.Errorf("TagError matches %v", other)
+			t.Errorf("tagError matches %v", other)
 		}
 	}
 	if got, want := err.Error(), `versioned: tag "x,y": r`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
+}
+
+func FuzzParseTag(f *testing.F) {
+	for _, seed := range []string{
+		"", "-", "id", "id,hash", "sk,range", "rev,version", "version", "version,omitempty",
+		",omitempty", "n,omitempty,string", "id,hahs", "id,hash,hash", "-,omitempty", "-,",
+		"id,hash,range", "id,version,hash", "version,hash", "version,version", "a.b,nullempty",
+		"id,,hash", ",", ",,", "x,unixtime,stringset,numberset,binaryset,omitemptyelem,nullemptyelem",
+	} {
+		f.Add(seed)
+	}
+	sdk := []string{"omitempty", "omitemptyelem", "nullempty", "nullemptyelem",
+		"string", "stringset", "numberset", "binaryset", "unixtime"}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseTag(s)
+		if err != nil {
+			var te *tagError
+			if !errors.As(err, &te) || !errors.Is(err, ErrSchema) || te.tag != s {
+				t.Fatalf("parseTag(%q): error %v (%T) is not a *tagError for the tag", s, err, err)
+			}
+			if !reflect.DeepEqual(got, tag{}) {
+				t.Fatalf("parseTag(%q) = %+v with its error", s, got)
+			}
+			return
+		}
+		if got.hash && got.rng {
+			t.Fatalf("parseTag(%q) = %+v: both hash and range", s, got)
+		}
+		if got.version && (got.hash || got.rng) {
+			t.Fatalf("parseTag(%q) = %+v: the version is part of the key", s, got)
+		}
+		if got.skip != (s == "-") {
+			t.Fatalf("parseTag(%q) = %+v: skip for something other than \"-\"", s, got)
+		}
+		if got.skip {
+			if !reflect.DeepEqual(got, tag{skip: true}) {
+				t.Fatalf("parseTag(%q) = %+v: a skipped field with more", s, got)
+			}
+			return
+		}
+		name, opts, _ := strings.Cut(s, ",")
+		if got.name != name || got.name == "-" {
+			t.Fatalf("parseTag(%q): name = %q, want %q", s, got.name, name)
+		}
+		if got.name == "version" && !got.hash && !got.rng && !got.version {
+			t.Fatalf("parseTag(%q) = %+v: the name version does not imply version", s, got)
+		}
+		// Every option is accounted for exactly once and in order.
+		var want []string
+		seen := map[string]bool{}
+		if opts != "" || strings.Contains(s, ",") {
+			for _, o := range strings.Split(opts, ",") {
+				if seen[o] {
+					t.Fatalf("parseTag(%q) accepted the repeated option %q", s, o)
+				}
+				seen[o] = true
+				switch o {
+				case "hash":
+					if !got.hash {
+						t.Fatalf("parseTag(%q) lost hash", s)
+					}
+				case "range":
+					if !got.rng {
+						t.Fatalf("parseTag(%q) lost range", s)
+					}
+				case "version":
+					if !got.version {
+						t.Fatalf("parseTag(%q) lost version", s)
+					}
+				default:
+					if !slices.Contains(sdk, o) {
+						t.Fatalf("parseTag(%q) accepted the unknown option %q", s, o)
+					}
+					want = append(want, o)
+				}
+			}
+		}
+		if !slices.Equal(got.options, want) {
+			t.Fatalf("parseTag(%q): options = %q, want %q", s, got.options, want)
+		}
+		if got.hash && !seen["hash"] || got.rng && !seen["range"] || got.version && !seen["version"] && got.name != "version" {
+			t.Fatalf("parseTag(%q) = %+v: a flag without its option", s, got)
+		}
+	})
 }

@@ -1,0 +1,182 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
+)
+
+// loop runs one versioned write call (Create, Save, Update, Delete) under
+// the retry policy. Each attempt is a few named steps: settle the writes
+// whose answers were lost (resolve, in lost.go), plan a write from the
+// stored item (prepare), send it (sendPlan), and classify the answer
+// (refused, conflict, lostAnswer).
+type loop[T any] struct {
+	r    *Repository[T]
+	o    Options
+	op   string
+	key  versioned.Item
+	read bool // the plan needs the stored item
+	// retryConflicts: a conflict re-reads (from ALL_OLD) and re-plans.
+	retryConflicts bool
+	build          func(cur versioned.Item) (*plan[T], error)
+
+	cur    versioned.Item // the stored item as last seen; nil when none
+	known  bool           // cur is known
+	plan   *plan[T]       // the write being sent; nil: build one from cur
+	lost   []string       // ids of plan's writes whose answers were lost
+	polls  int            // reads that found a lost create or delete not landed yet
+	writer string         // the key of the call's writer slot (writers.go)
+	result T
+	after  versioned.Item // the stored item after success, when known
+}
+
+func (l *loop[T]) run(ctx context.Context) (T, error) {
+	slot, key := l.r.writers.take()
+	defer l.r.writers.give(slot)
+	l.writer = key
+	err := retry.Do(ctx, l.o.Retry, l.attempt, l.o.Observer.retries(l.r.table, l.op))
+	if err != nil && len(l.lost) > 0 {
+		err = l.finish(ctx, err)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return l.result, nil
+}
+
+func (l *loop[T]) attempt(ctx context.Context, n int) error {
+	if len(l.lost) > 0 && !l.canResend() {
+		if done, err := l.resolve(ctx); done || err != nil {
+			return err
+		}
+	}
+	if l.plan == nil {
+		if done, err := l.prepare(ctx); done || err != nil {
+			return err
+		}
+	}
+	err := l.sendPlan(ctx, n)
+	if err != nil && l.resendNow(ctx) {
+		err = l.sendPlan(ctx, n)
+	}
+	return err
+}
+
+// succeed ends the call with value; after is the stored item, if known.
+func (l *loop[T]) succeed(value T, after versioned.Item) {
+	l.result, l.after = value, after
+	l.plan, l.lost = nil, nil
+}
+
+// prepare plans the next write from the stored item, reading it first if
+// the plan needs it and it is not known.
+func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
+	if !l.known && l.read {
+		cur, err := l.r.getRaw(ctx, l.key, !l.o.EventuallyConsistent)
+		if err != nil {
+			return false, err
+		}
+		l.cur, l.known = cur, true
+	}
+	if l.read && l.cur == nil {
+		return false, retry.MarkPermanent(l.r.notFound(l.key))
+	}
+	p, err := l.build(l.cur)
+	if err != nil {
+		return false, retry.MarkPermanent(err)
+	}
+	if p.skip {
+		l.succeed(p.value, l.cur)
+		return true, nil
+	}
+	l.plan = p
+	return false, nil
+}
+
+// sendPlan sends the plan under a new write id and classifies the answer.
+func (l *loop[T]) sendPlan(ctx context.Context, n int) error {
+	w := l.plan.sending(l.o.rules.writeID(), l.writer)
+	err := l.send(ctx, w)
+	if err == nil {
+		l.succeed(l.plan.value, w.after())
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return l.refused(ccf.Item, n)
+	}
+	err = l.r.apiErr(err)
+	l.lostAnswer(ctx, w.id, err)
+	return err
+}
+
+// send sends w alone, or with the call's guards in one transaction.
+func (l *loop[T]) send(ctx context.Context, w write) error {
+	b, err := w.build()
+	if err != nil {
+		return err
+	}
+	if len(l.o.Guards) > 0 {
+		return b.sendGuarded(ctx, l.r.client, l.o.Guards, l.o.rules.requestOptions)
+	}
+	_, err = b.sendOne(ctx, l.r.client, l.o.rules.requestOptions)
+	return err
+}
+
+// refused handles a failed condition: this write is not stored, and the
+// item it returned (ALL_OLD) settles the earlier lost writes; if none of
+// them is stored either, it is a conflict.
+func (l *loop[T]) refused(old versioned.Item, n int) error {
+	l.cur, l.known = nil, true
+	if len(old) > 0 {
+		l.cur = old
+	}
+	p := l.plan
+	if len(l.lost) > 0 {
+		done, err := l.settle(l.cur)
+		if done || err != nil {
+			return err
+		}
+		if len(l.lost) > 0 {
+			// Refused, yet an earlier write of the same plan may still
+			// land: the item moved in a way the ids cannot explain.
+			return retry.MarkPermanent(l.unknown(unknown, nil))
+		}
+	}
+	l.plan = nil
+	return l.conflict(p, n)
+}
+
+// conflict turns a failed condition into the call's error; a retryable
+// one when the loop re-plans on conflicts.
+func (l *loop[T]) conflict(p *plan[T], n int) error {
+	if l.cur == nil {
+		if p.kind == kindCreate {
+			// Cannot happen: a create fails only on an existing item.
+			return fmt.Errorf("repo: %s %s: create condition failed on a missing item", l.r.table, FormatKey(l.key))
+		}
+		return retry.MarkPermanent(l.r.notFound(l.key))
+	}
+	actual, err := l.r.schema.StoredVersion(l.cur)
+	if err != nil {
+		return retry.MarkPermanent(err)
+	}
+	if f := l.o.Observer.Conflict; f != nil {
+		f(ConflictEvent{Table: l.r.table, Op: l.op, Key: l.key, Attempt: n, Expected: p.base, Actual: actual})
+	}
+	ce := &ConflictError[T]{Table: l.r.table, Key: l.key, Expected: p.base, Actual: actual}
+	if err := l.r.schema.Unmarshal(l.cur, &ce.Current); err != nil {
+		return retry.MarkPermanent(err)
+	}
+	if l.retryConflicts && p.kind != kindCreate {
+		return ce
+	}
+	return retry.MarkPermanent(ce)
+}
