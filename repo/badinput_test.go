@@ -21,10 +21,7 @@ func TestBadInputSweep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	accounts := newRepo[Account](t, e)
-	entries, err := repo.New[Entry](e.client, e.table+"-entries")
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := mustNew[Entry](t, e.client, e.table+"-entries")
 	ok := context.Background()
 	cancelled, cancel := context.WithCancel(ok)
 	cancel()
@@ -103,10 +100,10 @@ func TestBadInputSweep(t *testing.T) {
 		bad{"Update/nil fn", func() error { _, err := accounts.Update(ok, repo.Key("a1"), nil); return err }, repo.ErrInvalidArgument},
 		bad{"Create/empty hash", func() error { _, err := accounts.Create(ok, Account{}); return err }, repo.ErrInvalidArgument},
 		bad{"Create/non-zero version", func() error { _, err := accounts.Create(ok, Account{ID: "x", Version: 2}); return err }, repo.ErrInvalidArgument},
-		bad{"Create/too large", func() error { h := huge; h.Version = 0; _, err := accounts.Create(ok, h); return err }, repo.ErrItemTooLarge},
-		bad{"Save/too large", func() error { _, err := accounts.Save(ok, huge); return err }, repo.ErrItemTooLarge},
+		bad{"Create/too large", func() error { h := huge; h.Version = 0; _, err := accounts.Create(ok, h); return err }, versioned.ErrItemTooLarge},
+		bad{"Save/too large", func() error { _, err := accounts.Save(ok, huge); return err }, versioned.ErrItemTooLarge},
 		bad{"Save/empty hash", func() error { _, err := accounts.Save(ok, Account{Version: 1}); return err }, repo.ErrInvalidArgument},
-		bad{"Overwrite/too large", func() error { _, err := accounts.Overwrite(ok, huge); return err }, repo.ErrItemTooLarge},
+		bad{"Overwrite/too large", func() error { _, err := accounts.Overwrite(ok, huge); return err }, versioned.ErrItemTooLarge},
 		bad{"Overwrite/guarded", func() error {
 			g := repo.Guard(repo.Condition{Table: "ok-table", Name: "a lease",
 				Key:  map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "l"}},
@@ -141,7 +138,7 @@ func TestBadInputSweep(t *testing.T) {
 		}, repo.ErrInvalidArgument},
 		bad{"TxOverwrite/too large", func() error {
 			return repo.Transact(ok, e.client, func(tx *repo.Tx) error { h := huge; return accounts.TxOverwrite(tx, &h) })
-		}, repo.ErrItemTooLarge},
+		}, versioned.ErrItemTooLarge},
 		bad{"TxGetMany/101 keys", func() error {
 			keys := make([]repo.ItemKey, 101)
 			for i := range keys {

@@ -50,13 +50,7 @@ func newBenchEnv(b *testing.B, policy retry.Policy) *benchEnv {
 	c := &ddblocal.RequestCounter{}
 	client := ddblocal.Client(b, c.Option())
 	table := ddblocal.TableName(b)
-	r, err := repo.New[hotItem](client, table, func(o *repo.Options) { o.Retry = policy })
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := r.CreateTable(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	r := mustTable[hotItem](b, client, table, func(o *repo.Options) { o.Retry = policy })
 	return &benchEnv{client: client, counter: c, repo: r, table: table}
 }
 
@@ -306,13 +300,7 @@ func BenchmarkTransfer(b *testing.B) {
 		Version int64  `dynamo:"version"`
 	}
 	e := newBenchEnv(b, retry.DefaultPolicy())
-	ledger, err := repo.New[ledgerEntry](e.client, e.table+"-ledger")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ledger.CreateTable(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	ledger := mustTable[ledgerEntry](b, e.client, e.table+"-ledger")
 	const naccounts = 8
 	ctx := context.Background()
 	for _, g := range []int{1, 16} {

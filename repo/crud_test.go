@@ -202,10 +202,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	accounts := newRepo[Account](t, e)
-	entries, err := repo.New[Entry](e.client, e.table+"-entries")
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := mustNew[Entry](t, e.client, e.table+"-entries")
 	ctx := context.Background()
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -224,9 +221,9 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{"surplus range value", func() error { _, err := accounts.Get(ctx, repo.Key("a1", 3)); return err }, repo.ErrInvalidArgument},
 		{"missing range value", func() error { _, err := entries.Get(ctx, repo.Key("u1")); return err }, repo.ErrInvalidArgument},
 		{"range of wrong type", func() error { _, err := entries.Get(ctx, repo.Key("u1", "seven")); return err }, repo.ErrInvalidArgument},
-		{"item too large (Create)", func() error { _, err := accounts.Create(ctx, big); return err }, repo.ErrItemTooLarge},
-		{"item too large (Save)", func() error { b := big; b.Version = 1; _, err := accounts.Save(ctx, b); return err }, repo.ErrItemTooLarge},
-		{"item too large (Overwrite)", func() error { _, err := accounts.Overwrite(ctx, big); return err }, repo.ErrItemTooLarge},
+		{"item too large (Create)", func() error { _, err := accounts.Create(ctx, big); return err }, versioned.ErrItemTooLarge},
+		{"item too large (Save)", func() error { b := big; b.Version = 1; _, err := accounts.Save(ctx, b); return err }, versioned.ErrItemTooLarge},
+		{"item too large (Overwrite)", func() error { _, err := accounts.Overwrite(ctx, big); return err }, versioned.ErrItemTooLarge},
 		{"empty hash in item", func() error { _, err := accounts.Create(ctx, Account{}); return err }, repo.ErrInvalidArgument},
 		{"cancelled ctx (Get)", func() error { _, err := accounts.Get(cancelled, repo.Key("a1")); return err }, context.Canceled},
 		{"cancelled ctx (Update)", func() error { _, err := accounts.Update(cancelled, repo.Key("a1"), inc); return err }, context.Canceled},
@@ -309,10 +306,7 @@ func TestNewRejects(t *testing.T) {
 func TestMissingTable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	accounts, err := repo.New[Account](e.client, e.table) // no CreateTable
-	if err != nil {
-		t.Fatal(err)
-	}
+	accounts := mustNew[Account](t, e.client, e.table) // no CreateTable
 	ctx := context.Background()
 	inc := func(a *Account) error { a.Balance++; return nil }
 	for name, err := range map[string]error{
@@ -333,10 +327,7 @@ func TestCreateTable(t *testing.T) {
 	if err := accounts.CreateTable(context.Background()); err != nil {
 		t.Fatalf("second CreateTable: %v", err)
 	}
-	entries, err := repo.New[Entry](e.client, e.table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := mustNew[Entry](t, e.client, e.table)
 	if err := entries.CreateTable(context.Background()); !errors.Is(err, repo.ErrTableMismatch) {
 		t.Fatalf("CreateTable over a table with another key: %v, want ErrTableMismatch", err)
 	}
@@ -348,10 +339,7 @@ func TestWrongKeySchema(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	newRepo[Entry](t, e) // the table has key user+seq
-	accounts, err := repo.New[Account](e.client, e.table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	accounts := mustNew[Account](t, e.client, e.table)
 	ctx := context.Background()
 	inc := func(a *Account) error { a.Balance++; return nil }
 	for name, err := range map[string]error{

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/retry"
-	"github.com/ddbocc/ddbocc/versioned"
 )
 
 var (
@@ -36,16 +35,13 @@ var (
 	// ErrTableMismatch: the table has another key schema than the item
 	// type (found by CreateTable, or by DynamoDB refusing a key).
 	ErrTableMismatch = errors.New("repo: table key schema mismatch")
-
-	// ErrVersionOverflow and ErrItemTooLarge are versioned's, here for
-	// convenience.
-	ErrVersionOverflow = versioned.ErrVersionOverflow
-	ErrItemTooLarge    = versioned.ErrItemTooLarge
 )
 
 // NoChange is returned by an Update function to say that the item needs no
 // write: Update then returns the current item and a nil error, like
 // fs.SkipDir for a walk.
+//
+//lint:ignore ST1012 a signal, not a failure, named like fs.SkipDir
 var NoChange = errors.New("repo: no change")
 
 // ConflictError is the typed form of [ErrConflict], and for a create (an

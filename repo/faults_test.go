@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +30,15 @@ import (
 func faultyClient(t *testing.T, cfg faults.Config) (*dynamodb.Client, *faults.Transport) {
 	t.Helper()
 	return faults.Client(ddblocal.Endpoint(t), cfg, faults.FastRetries)
+}
+
+// scripted is [faultyClient] where the next requests of operation op meet
+// fs, one each and in order; every other request goes through.
+func scripted(t *testing.T, op string, fs ...faults.Fault) (*dynamodb.Client, *faults.Transport) {
+	t.Helper()
+	client, tr := faultyClient(t, faults.Config{Ops: []string{op}})
+	tr.Script(fs...)
+	return client, tr
 }
 
 // patient is a retry policy that does not give up while the suite runs on
@@ -72,15 +79,12 @@ func TestFaultCounterIncrements(t *testing.T) {
 			mustCreate(t, setup, Account{ID: "hot"})
 			cfg := faults.Config{Seed: seed + uint64(i), Drop: 0.2}
 			client, tr := faultyClient(t, cfg)
-			r, err := repo.New[Account](client, e.table, patient, func(o *repo.Options) {
+			r := mustNew[Account](t, client, e.table, patient, func(o *repo.Options) {
 				o.DisableLocalQueue = !c.queue
 				if !c.writeIDs {
 					repo.SetUnsafeNoWriteIDs(o)
 				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx := context.Background()
 			var (
 				mu           sync.Mutex
@@ -157,14 +161,7 @@ func TestFaultTransfers(t *testing.T) {
 	b := newBank(t, map[string]int64{"a0": initial, "a1": initial, "a2": initial, "a3": initial})
 	cfg := faults.Config{Seed: seed, Drop: 0.1, Throttle: 0.05, Error500: 0.05, Reset: 0.05, Latency: 5 * time.Millisecond, LatencyP: 0.1}
 	client, tr := faultyClient(t, cfg)
-	fb := &bank{e: b.e}
-	var err error
-	if fb.accounts, err = repo.New[Account](client, b.accounts.Table(), patient); err != nil {
-		t.Fatal(err)
-	}
-	if fb.ledger, err = repo.New[LedgerEntry](client, b.ledger.Table(), patient); err != nil {
-		t.Fatal(err)
-	}
+	fb := b.through(t, client, patient)
 	type attempt struct {
 		id, from, to string
 		amount       int64
@@ -267,10 +264,7 @@ func TestFaultCreateDelete(t *testing.T) {
 		e := newEnv(t)
 		setup := newRepo[Account](t, e)
 		client, tr := faultyClient(t, cfg)
-		r, err := repo.New[Account](client, e.table, patient)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := mustNew[Account](t, client, e.table, patient)
 		ctx := context.Background()
 		workers, each := 4, faults.Sized(40, 250)
 		var wg sync.WaitGroup
@@ -340,10 +334,7 @@ func TestFaultCreateDelete(t *testing.T) {
 		c := cfg
 		c.Seed++
 		client, tr := faultyClient(t, c)
-		r, err := repo.New[Account](client, e.table, patient)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := mustNew[Account](t, client, e.table, patient)
 		ctx := context.Background()
 		rounds, racers := faults.Sized(40, 300), 4
 		var winners, unknowns int
@@ -403,48 +394,19 @@ func TestFaultCreateDelete(t *testing.T) {
 func TestFaultTransactRetriesTransientRead(t *testing.T) {
 	t.Parallel()
 	b := newBank(t, map[string]int64{"a1": 100, "a2": 0})
-	throttler := faults.New(faults.Config{Throttle: 1}, nil)
-	var gets atomic.Int32
-	client := ddblocal.Client(t, faults.FastRetries, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if faults.Operation(r) == "GetItem" && gets.Add(1) <= 3 {
-				return throttler.RoundTrip(r)
-			}
-			return http.DefaultTransport.RoundTrip(r)
-		})}
-	})
-	fb := &bank{e: b.e}
-	var err error
-	if fb.accounts, err = repo.New[Account](client, b.accounts.Table()); err != nil {
-		t.Fatal(err)
-	}
-	if fb.ledger, err = repo.New[LedgerEntry](client, b.ledger.Table()); err != nil {
-		t.Fatal(err)
-	}
+	throttled := []faults.Fault{faults.Throttle, faults.Throttle, faults.Throttle}
+	client, tr := scripted(t, "GetItem", throttled...)
+	fb := b.through(t, client)
 	ctx := context.Background()
-	err = repo.Transact(ctx, client, fb.transfer("e1", "a1", "a2", 30), patientTx)
+	err := repo.Transact(ctx, client, fb.transfer("e1", "a1", "a2", 30), patientTx)
 	if err != nil {
 		t.Errorf("Transact after one throttled read (3 SDK attempts): %v; want it retried under TxOptions.Retry", err)
 	}
 	// Update does retry the same failure.
-	gets.Store(0)
+	tr.Script(throttled...)
 	if _, err := fb.accounts.Update(ctx, repo.Key("a2"), func(a *Account) error { a.Note = "x"; return nil }, patient); err != nil {
 		t.Errorf("Update after one throttled read: %v", err)
 	}
-}
-
-// sequenced answers the n-th request (1-based) of operation op with
-// script[n-1] (a fault injector), and passes every other request on.
-func sequenced(op string, script ...http.RoundTripper) http.RoundTripper {
-	var n atomic.Int32
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if faults.Operation(r) == op {
-			if i := int(n.Add(1)) - 1; i < len(script) && script[i] != nil {
-				return script[i].RoundTrip(r)
-			}
-		}
-		return http.DefaultTransport.RoundTrip(r)
-	})
 }
 
 // The SDK's own retries of a TransactWriteItems (on for commits) can hide a
@@ -457,10 +419,7 @@ func sequenced(op string, script ...http.RoundTripper) http.RoundTripper {
 func TestFaultTransactLostCommitThenThrottled(t *testing.T) {
 	t.Parallel()
 	b := newBank(t, map[string]int64{"a1": 100, "a2": 0})
-	drop, throttle := faults.New(faults.Config{Drop: 1}, nil), faults.New(faults.Config{Throttle: 1}, nil)
-	client := ddblocal.Client(t, faults.FastRetries, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: sequenced("TransactWriteItems", drop, throttle, throttle)}
-	})
+	client, _ := scripted(t, "TransactWriteItems", faults.Drop, faults.Throttle, faults.Throttle)
 	ctx := context.Background()
 	calls := 0
 	err := repo.Transact(ctx, client, func(tx *repo.Tx) error {
@@ -493,18 +452,10 @@ func TestFaultGuardedUpdateLostThenThrottled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	setup := newRepo[Account](t, e)
-	le := newEnv(t)
-	locks := newRepo[lock](t, le)
-	mustCreate(t, locks, lock{Name: "commit", Owner: "me", Token: 1})
+	le, _ := newLock(t, "me", 1)
 	mustCreate(t, setup, Account{ID: "a1", Balance: 100})
-	drop, throttle := faults.New(faults.Config{Drop: 1}, nil), faults.New(faults.Config{Throttle: 1}, nil)
-	client := ddblocal.Client(t, faults.FastRetries, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: sequenced("TransactWriteItems", drop, throttle, throttle)}
-	})
-	accounts, err := repo.New[Account](client, e.table, patient)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, _ := scripted(t, "TransactWriteItems", faults.Drop, faults.Throttle, faults.Throttle)
+	accounts := mustNew[Account](t, client, e.table, patient)
 	ctx := context.Background()
 	calls := 0
 	a, err := accounts.Update(ctx, repo.Key("a1"), func(a *Account) error { calls++; a.Balance += 10; return nil },
@@ -527,22 +478,14 @@ func TestFaultDeleteLostThenRecreated(t *testing.T) {
 	setup := newRepo[Account](t, e)
 	ctx := context.Background()
 	old := mustCreate(t, setup, Account{ID: "a1", Balance: 1})
-	drop := faults.New(faults.Config{Drop: 1}, nil)
-	recreate := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		resp, err := drop.RoundTrip(r)
+	client, tr := scripted(t, "DeleteItem", faults.Drop)
+	tr.AfterFault = func(string, faults.Decision) {
 		if _, cerr := setup.Create(ctx, Account{ID: "a1", Balance: 2}); cerr != nil {
 			t.Errorf("re-create: %v", cerr)
 		}
-		return resp, err
-	})
-	client := ddblocal.Client(t, faults.FastRetries, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: sequenced("DeleteItem", recreate)}
-	})
-	deleter, err := repo.New[Account](client, e.table, patient)
-	if err != nil {
-		t.Fatal(err)
 	}
-	err = deleter.Delete(ctx, old)
+	deleter := mustNew[Account](t, client, e.table, patient)
+	err := deleter.Delete(ctx, old)
 	got, gerr := setup.Get(ctx, repo.Key("a1"))
 	if gerr != nil || got.Balance != 2 {
 		t.Fatalf("Delete of version 1 after a lost response and a re-create: %v; then Get: %+v, %v; "+
@@ -566,25 +509,17 @@ func TestFaultCreateLostThenRecreated(t *testing.T) {
 	e := newEnv(t)
 	setup := newRepo[Account](t, e)
 	ctx := context.Background()
-	drop := faults.New(faults.Config{Drop: 1}, nil)
-	recreate := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		resp, err := drop.RoundTrip(r)
+	client, tr := scripted(t, "PutItem", faults.Drop)
+	tr.AfterFault = func(string, faults.Decision) {
 		if err := setup.DeleteKey(ctx, repo.Key("a1")); err != nil {
 			t.Errorf("delete: %v", err)
 		}
 		if _, err := setup.Create(ctx, Account{ID: "a1", Balance: 2}); err != nil {
 			t.Errorf("re-create: %v", err)
 		}
-		return resp, err
-	})
-	client := ddblocal.Client(t, faults.FastRetries, func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: sequenced("PutItem", recreate)}
-	})
-	creator, err := repo.New[Account](client, e.table, patient)
-	if err != nil {
-		t.Fatal(err)
 	}
-	_, err = creator.Create(ctx, Account{ID: "a1", Balance: 1})
+	creator := mustNew[Account](t, client, e.table, patient)
+	_, err := creator.Create(ctx, Account{ID: "a1", Balance: 1})
 	if err != nil && !errors.Is(err, repo.ErrOutcomeUnknown) {
 		t.Fatalf("Create whose item was stored, then deleted and created anew by others: %v; "+
 			"want ErrOutcomeUnknown (or nil): it did take effect", err)

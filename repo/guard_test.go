@@ -31,14 +31,23 @@ func heldBy(table, owner string, token int64) repo.Condition {
 	}
 }
 
+// newLock creates a lock table of its own holding the lock "commit" for
+// owner with token (what heldBy checks), and returns its env and
+// repository.
+func newLock(t *testing.T, owner string, token int64) (*env, *repo.Repository[lock]) {
+	t.Helper()
+	le := newEnv(t)
+	locks := newRepo[lock](t, le)
+	mustCreate(t, locks, lock{Name: "commit", Owner: owner, Token: token})
+	return le, locks
+}
+
 func TestGuardedWrites(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	accounts := newRepo[Account](t, e)
-	le := newEnv(t)
-	locks := newRepo[lock](t, le)
+	le, locks := newLock(t, "me", 1)
 	ctx := context.Background()
-	l := mustCreate(t, locks, lock{Name: "commit", Owner: "me", Token: 1})
 	guard := repo.Guard(heldBy(le.table, "me", 1))
 
 	a, err := accounts.Create(ctx, Account{ID: "a1", Balance: 1}, guard)
@@ -58,8 +67,7 @@ func TestGuardedWrites(t *testing.T) {
 	}
 
 	// Someone else takes the lock: every guarded write is refused, nothing written.
-	l.Owner, l.Token = "other", 2
-	if _, err := locks.Save(ctx, l); err != nil {
+	if _, err := locks.Save(ctx, lock{Name: "commit", Owner: "other", Token: 2, Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0

@@ -142,14 +142,11 @@ func (p *lwProc) key(rng *rand.Rand) string {
 // waits for every late delivery of its transport, and returns the calls.
 func lwRun(ctx context.Context, t *testing.T, cfg lwConfig) ([]lwCall, faults.Stats) {
 	client, tr := faults.Client(ddblocal.Endpoint(t), cfg.Faults, faults.FastRetries)
-	items, err := repo.New[lwItem](client, cfg.Table, patient, func(o *repo.Options) {
+	items := mustNew[lwItem](t, client, cfg.Table, patient, func(o *repo.Options) {
 		if cfg.FixOff {
 			repo.SetUnsafeForgetLostWrites(o)
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &lwProc{cfg: cfg, client: client, plain: ddblocal.Client(t), items: items}
 	if cfg.Op == "guarded" {
 		p.opts = append(p.opts, repo.Guard(heldBy(cfg.Locks, "me", 1)))

@@ -20,7 +20,6 @@ import (
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/internal/harness/streamlog"
-	"github.com/ddbocc/ddbocc/repo"
 )
 
 // The late-write suite: writes whose request lands after the client gave
@@ -151,8 +150,7 @@ func lwScenarioRun(t *testing.T, base lwConfig) (string, int) {
 	base.Faults.Seed = base.Seed // process p adds p
 	client := ddblocal.Client(t)
 	if base.Op == "guarded" {
-		le := newEnv(t)
-		mustCreate(t, newRepo[lock](t, le), lock{Name: "commit", Owner: "me", Token: 1})
+		le, _ := newLock(t, "me", 1)
 		base.Locks = le.table
 	}
 	lwSetup(t, client, base)
@@ -197,10 +195,7 @@ func lwRecordKey(r streamlog.Record) string {
 
 // lwSetup creates the items the scenario writes, at N 0 with Last "setup".
 func lwSetup(t *testing.T, client *dynamodb.Client, sc lwConfig) {
-	r, err := repo.New[lwItem](client, sc.Table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustNew[lwItem](t, client, sc.Table)
 	var keys []string
 	switch {
 	case sc.Op == "createdelete":

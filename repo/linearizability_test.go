@@ -300,14 +300,11 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 // ctx is done, and returns their calls.
 func linRun(ctx context.Context, t *testing.T, cfg linConfig) ([]linOp, []error, faults.Stats) {
 	client, tr := faults.Client(ddblocal.Endpoint(t), cfg.Faults, faults.FastRetries)
-	r, err := repo.New[Account](client, cfg.Table, patient, func(o *repo.Options) {
+	r := mustNew[Account](t, client, cfg.Table, patient, func(o *repo.Options) {
 		if cfg.UnsafeNoWriteIDs {
 			repo.SetUnsafeNoWriteIDs(o)
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var ops []linOp
 	var failed []error

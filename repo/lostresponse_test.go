@@ -4,45 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
 
-// dropper forwards every request to DynamoDB Local and, for the first n
-// requests of the chosen operation, throws the response away and reports a
-// reset connection: the write is stored, the client never hears of it.
-type dropper struct {
-	next http.RoundTripper
-	op   string
-	n    atomic.Int32
-}
-
-func (d *dropper) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := d.next.RoundTrip(req)
-	if err == nil && strings.HasSuffix(req.Header.Get("X-Amz-Target"), "."+d.op) && d.n.Add(-1) >= 0 {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return nil, errors.New("injected: connection reset after the request was stored")
-	}
-	return resp, err
-}
-
-func lossyClient(t *testing.T, op string, drops int32, c *ddblocal.RequestCounter) *dynamodb.Client {
-	d := &dropper{next: http.DefaultTransport, op: op}
-	d.n.Store(drops)
-	return ddblocal.Client(t, c.Option(), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: d}
-	})
+// lossyClient counts its requests in c and loses the response of its next
+// request of operation op after DynamoDB Local stored it: the write is
+// stored, the client never hears of it.
+func lossyClient(t *testing.T, op string, c *ddblocal.RequestCounter) *dynamodb.Client {
+	client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{Ops: []string{op}}, c.Option())
+	tr.Script(faults.Drop)
+	return client
 }
 
 var fastRetry = func(o *repo.Options) {
@@ -58,10 +37,7 @@ func TestUpdateLostResponseAppliesOnce(t *testing.T) {
 	mustCreate(t, setup, Account{ID: "a1", Balance: 100})
 
 	c := &ddblocal.RequestCounter{}
-	accounts, err := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	accounts := mustNew[Account](t, lossyClient(t, "UpdateItem", c), e.table, fastRetry)
 	calls := 0
 	a, err := accounts.Update(context.Background(), repo.Key("a1"), func(a *Account) error { calls++; a.Balance += 10; return nil })
 	if err != nil || a.Balance != 110 || a.Version != 2 {
@@ -87,13 +63,10 @@ func TestUpdateLostResponseUnderContention(t *testing.T) {
 	setup := newRepo[Account](t, e)
 	mustCreate(t, setup, Account{ID: "a1"})
 	c := &ddblocal.RequestCounter{}
-	lossy, err := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lossy := mustNew[Account](t, lossyClient(t, "UpdateItem", c), e.table, fastRetry)
 	ctx := context.Background()
 	calls := 0
-	_, err = lossy.Update(ctx, repo.Key("a1"), func(a *Account) error {
+	_, err := lossy.Update(ctx, repo.Key("a1"), func(a *Account) error {
 		calls++
 		a.Balance += 100
 		return nil
@@ -118,20 +91,20 @@ func TestCreateAndSaveLostResponse(t *testing.T) {
 	ctx := context.Background()
 
 	c := &ddblocal.RequestCounter{}
-	creator, _ := repo.New[Account](lossyClient(t, "PutItem", 1, c), e.table, fastRetry)
+	creator := mustNew[Account](t, lossyClient(t, "PutItem", c), e.table, fastRetry)
 	a, err := creator.Create(ctx, Account{ID: "a1", Balance: 1})
 	if err != nil || a.Version != 1 {
 		t.Fatalf("Create after a lost response = %+v, %v; want success at version 1", a, err)
 	}
 
-	saver, _ := repo.New[Account](lossyClient(t, "UpdateItem", 1, c), e.table, fastRetry)
+	saver := mustNew[Account](t, lossyClient(t, "UpdateItem", c), e.table, fastRetry)
 	a.Balance = 2
 	a, err = saver.Save(ctx, a)
 	if err != nil || a.Version != 2 {
 		t.Fatalf("Save after a lost response = %+v, %v; want success at version 2", a, err)
 	}
 
-	deleter, _ := repo.New[Account](lossyClient(t, "DeleteItem", 1, c), e.table, fastRetry)
+	deleter := mustNew[Account](t, lossyClient(t, "DeleteItem", c), e.table, fastRetry)
 	if err := deleter.Delete(ctx, a); err != nil {
 		t.Fatalf("Delete after a lost response: %v", err)
 	}
@@ -159,26 +132,19 @@ func TestUpdateOutcomeUnknown(t *testing.T) {
 			// Drop our write's response, and let each competitor commit
 			// twice before we look: with one version id kept, ours is gone
 			// from the version entries.
-			d := &dropper{next: http.DefaultTransport, op: "UpdateItem"}
-			d.n.Store(1)
-			var hook atomic.Bool
-			client := ddblocal.Client(t, func(o *dynamodb.Options) {
-				o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-					resp, err := d.RoundTrip(r)
-					if err != nil && hook.CompareAndSwap(false, true) {
-						for w := 0; w < c.writers; w++ {
-							other := competitor[Account](t, e)
-							for i := 0; i < 2; i++ {
-								if _, err := other.Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance += 1000; return nil }); err != nil {
-									t.Error(err)
-								}
-							}
+			client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{Ops: []string{"UpdateItem"}})
+			tr.Script(faults.Drop)
+			tr.AfterFault = func(string, faults.Decision) {
+				for w := 0; w < c.writers; w++ {
+					other := competitor[Account](t, e)
+					for i := 0; i < 2; i++ {
+						if _, err := other.Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance += 1000; return nil }); err != nil {
+							t.Error(err)
 						}
 					}
-					return resp, err
-				})}
-			})
-			lossy, _ := repo.New[Account](client, e.table, fastRetry, func(o *repo.Options) { o.WriteIDs = 1 })
+				}
+			}
+			lossy := mustNew[Account](t, client, e.table, fastRetry, func(o *repo.Options) { o.WriteIDs = 1 })
 			calls := 0
 			_, err := lossy.Update(ctx, repo.Key("a1"), func(a *Account) error { calls++; a.Balance++; return nil })
 			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
@@ -191,7 +157,3 @@ func TestUpdateOutcomeUnknown(t *testing.T) {
 		})
 	}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

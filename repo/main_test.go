@@ -44,16 +44,31 @@ func newEnv(t *testing.T) *env {
 	return &env{client: ddblocal.Client(t, c.Option()), counter: c, table: ddblocal.TableName(t)}
 }
 
+// mustNew is repo.New through client, failing tb on error. It sends
+// nothing.
+func mustNew[T any](tb testing.TB, client *dynamodb.Client, table string, optFns ...func(*repo.Options)) *repo.Repository[T] {
+	tb.Helper()
+	r, err := repo.New[T](client, table, optFns...)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return r
+}
+
+// mustTable is [mustNew] on a table that it creates.
+func mustTable[T any](tb testing.TB, client *dynamodb.Client, table string, optFns ...func(*repo.Options)) *repo.Repository[T] {
+	tb.Helper()
+	r := mustNew[T](tb, client, table, optFns...)
+	if err := r.CreateTable(context.Background()); err != nil {
+		tb.Fatalf("CreateTable: %v", err)
+	}
+	return r
+}
+
 // newRepo builds a repository of T on a fresh table of its own.
 func newRepo[T any](t *testing.T, e *env, optFns ...func(*repo.Options)) *repo.Repository[T] {
 	t.Helper()
-	r, err := repo.New[T](e.client, e.table, optFns...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := r.CreateTable(context.Background()); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
+	r := mustTable[T](t, e.client, e.table, optFns...)
 	e.counter.Reset()
 	return r
 }
@@ -71,9 +86,5 @@ func mustCreate[T any](t *testing.T, r *repo.Repository[T], item T) T {
 // as local queueing goes.
 func competitor[T any](t *testing.T, e *env) *repo.Repository[T] {
 	t.Helper()
-	r, err := repo.New[T](e.client, e.table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return mustNew[T](t, e.client, e.table)
 }

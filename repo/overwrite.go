@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strconv"
 
-
 	"github.com/ddbocc/ddbocc/versioned"
 )
 

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/retry"
-	"github.com/ddbocc/ddbocc/versioned"
 )
 
 // QueryOptions shape one [Repository.Query].
@@ -173,11 +172,11 @@ func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(
 		return nil, o, err
 	}
 	s := r.schema
-	hk := versioned.Item{}
-	if err := r.keyPart(hk, hash, nil); err != nil {
-		return nil, o, err
+	hv, err := s.HashValue(hash)
+	if err != nil {
+		return nil, o, invalid("%w", err)
 	}
-	cond := expression.Key(s.HashAttr()).Equal(expression.Value(hk[s.HashAttr()]))
+	cond := expression.Key(s.HashAttr()).Equal(expression.Value(hv))
 	if o.Range.build != nil {
 		if !s.HasRange() {
 			return nil, o, invalid("QueryOptions.Range on %s, which has no range key", s.Type())
@@ -187,11 +186,11 @@ func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(
 			if o.Range.prefix && s.RangeType() != types.ScalarAttributeTypeS {
 				return nil, o, invalid("RangeBeginsWith on the non-string range key %q", s.RangeAttr())
 			}
-			probe := versioned.Item{}
-			if err := r.keyPart(probe, hash, []any{v}); err != nil {
-				return nil, o, err
+			rv, err := s.RangeValue(v)
+			if err != nil {
+				return nil, o, invalid("%w", err)
 			}
-			vals[i] = expression.Value(probe[s.RangeAttr()])
+			vals[i] = expression.Value(rv)
 		}
 		cond = cond.And(o.Range.build(expression.Key(s.RangeAttr()), vals))
 	}
@@ -211,32 +210,4 @@ func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(
 		in.Limit = aws.Int32(o.PageSize)
 	}
 	return in, o, nil
-}
-
-// keyPart marshals a hash value (and a range value, if given) into dst,
-// checking their types.
-func (r *Repository[T]) keyPart(dst versioned.Item, hash any, rng []any) error {
-	s := r.schema
-	if rng == nil && s.HasRange() {
-		// Check the hash value alone with a placeholder range value of the right type.
-		rng = []any{placeholder(s.RangeType())}
-	}
-	key, err := s.Key(hash, rng)
-	if err != nil {
-		return invalid("%w", err)
-	}
-	for k, v := range key {
-		dst[k] = v
-	}
-	return nil
-}
-
-func placeholder(t types.ScalarAttributeType) any {
-	switch t {
-	case types.ScalarAttributeTypeS:
-		return "x"
-	case types.ScalarAttributeTypeN:
-		return 0
-	}
-	return []byte{0}
 }

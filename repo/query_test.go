@@ -97,7 +97,7 @@ func TestQueryBeginsWith(t *testing.T) {
 	if len(got) != 2 || got[0] != "2026-01-01" || got[1] != "2026-02-01" {
 		t.Fatalf("begins with 2026-: %v", got)
 	}
-	entries, _ := repo.New[Entry](e.client, e.table)
+	entries := mustNew[Entry](t, e.client, e.table)
 	for _, err := range entries.Query(ctx, "u1", func(o *repo.QueryOptions) { o.Range = repo.RangeBeginsWith("1") }) {
 		if !errors.Is(err, repo.ErrInvalidArgument) {
 			t.Fatalf("BeginsWith on a number range key: %v, want ErrInvalidArgument", err)

@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
 )
 
 type LedgerEntry struct {
@@ -39,14 +41,7 @@ type bank struct {
 func newBank(t *testing.T, balances map[string]int64) *bank {
 	t.Helper()
 	e := newEnv(t)
-	b := &bank{e: e, accounts: newRepo[Account](t, e)}
-	var err error
-	if b.ledger, err = repo.New[LedgerEntry](e.client, e.table+"-ledger"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.ledger.CreateTable(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := &bank{e: e, accounts: newRepo[Account](t, e), ledger: mustTable[LedgerEntry](t, e.client, e.table+"-ledger")}
 	for id, bal := range balances {
 		mustCreate(t, b.accounts, Account{ID: id, Balance: bal})
 	}
@@ -54,13 +49,30 @@ func newBank(t *testing.T, balances map[string]int64) *bank {
 	return b
 }
 
+// through is b on the same tables through client (and optFns), which may
+// inject faults.
+func (b *bank) through(t *testing.T, client *dynamodb.Client, optFns ...func(*repo.Options)) *bank {
+	t.Helper()
+	return &bank{
+		e:        b.e,
+		accounts: mustNew[Account](t, client, b.accounts.Table(), optFns...),
+		ledger:   mustNew[LedgerEntry](t, client, b.ledger.Table(), optFns...),
+	}
+}
+
+// pair reads the accounts x and y through tx, one TxGet each.
+func (b *bank) pair(tx *repo.Tx, x, y string) (Account, Account, error) {
+	a, err := b.accounts.TxGet(tx, repo.Key(x))
+	if err != nil {
+		return Account{}, Account{}, err
+	}
+	c, err := b.accounts.TxGet(tx, repo.Key(y))
+	return a, c, err
+}
+
 func (b *bank) transfer(id, from, to string, amount int64) func(*repo.Tx) error {
 	return func(tx *repo.Tx) error {
-		f, err := b.accounts.TxGet(tx, repo.Key(from))
-		if err != nil {
-			return err
-		}
-		t, err := b.accounts.TxGet(tx, repo.Key(to))
+		f, t, err := b.pair(tx, from, to)
 		if err != nil {
 			return err
 		}
@@ -151,11 +163,7 @@ func TestTransactWriteSkew(t *testing.T) {
 	ctx := context.Background()
 	offCall := func(me, other string, before func()) func(*repo.Tx) error {
 		return func(tx *repo.Tx) error {
-			m, err := b.accounts.TxGet(tx, repo.Key(me))
-			if err != nil {
-				return err
-			}
-			o, err := b.accounts.TxGet(tx, repo.Key(other))
+			m, o, err := b.pair(tx, me, other)
 			if err != nil {
 				return err
 			}
@@ -231,10 +239,8 @@ func TestTransactReusesCancellationItems(t *testing.T) {
 func TestTransactCancellationMapping(t *testing.T) {
 	t.Parallel()
 	b := newBank(t, map[string]int64{"a1": 100, "a2": 100, "a3": 7})
-	le := newEnv(t)
-	locks := newRepo[lock](t, le)
+	le, _ := newLock(t, "someone-else", 9)
 	ctx := context.Background()
-	mustCreate(t, locks, lock{Name: "commit", Owner: "someone-else", Token: 9})
 	mustCreate(t, b.ledger, LedgerEntry{ID: "dup", Amount: 1})
 	a3, _ := b.accounts.Get(ctx, repo.Key("a3"))
 	if _, err := b.accounts.Update(ctx, repo.Key("a3"), func(a *Account) error { a.Balance = 8; return nil }); err != nil {
@@ -306,40 +312,33 @@ func TestTransactCancellationMapping(t *testing.T) {
 	}
 }
 
-// tokenRecorder drops the response of the first TransactWriteItems after
-// DynamoDB Local applied it, and records every ClientRequestToken sent.
+// tokenRecorder records the ClientRequestToken of every TransactWriteItems
+// it sends on.
 type tokenRecorder struct {
-	mu      sync.Mutex
-	tokens  []string
-	dropped bool
+	mu     sync.Mutex
+	tokens []string
 }
 
 func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".TransactWriteItems") {
-		return http.DefaultTransport.RoundTrip(req)
+	if faults.Operation(req) == "TransactWriteItems" {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct{ ClientRequestToken string }
+		_ = json.Unmarshal(body, &in)
+		r.mu.Lock()
+		r.tokens = append(r.tokens, in.ClientRequestToken)
+		r.mu.Unlock()
 	}
-	body, _ := io.ReadAll(req.Body)
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	var in struct{ ClientRequestToken string }
-	_ = json.Unmarshal(body, &in)
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.tokens = append(r.tokens, in.ClientRequestToken)
-	if err == nil && !r.dropped {
-		r.dropped = true
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return nil, errors.New("injected: connection reset after the commit was applied")
-	}
-	return resp, err
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 func TestTransactReplayIsIdempotent(t *testing.T) {
 	t.Parallel()
 	b := newBank(t, map[string]int64{"a1": 100, "a2": 0})
 	rec := &tokenRecorder{}
-	client := ddblocal.Client(t, func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: rec} })
+	tr := faults.New(faults.Config{Ops: []string{"TransactWriteItems"}}, rec)
+	tr.Script(faults.Drop) // the first commit is applied, its response lost
+	client := ddblocal.Client(t, tr.Option())
 	ctx := context.Background()
 	calls := 0
 	fn := b.transfer("e1", "a1", "a2", 30)
@@ -360,7 +359,7 @@ func TestTransactReplayIsIdempotent(t *testing.T) {
 
 	// A new attempt after a conflict uses a new token.
 	rec.mu.Lock()
-	rec.tokens, rec.dropped = nil, true
+	rec.tokens = nil
 	rec.mu.Unlock()
 	calls = 0
 	err = repo.Transact(ctx, client, func(tx *repo.Tx) error {
@@ -504,7 +503,7 @@ func TestTransactLimits(t *testing.T) {
 		}, repo.ErrInvalidArgument},
 		{"item over 400 KB", func(tx *repo.Tx) error {
 			return b.ledger.TxCreate(tx, &LedgerEntry{ID: "huge", From: big + big})
-		}, repo.ErrItemTooLarge},
+		}, versioned.ErrItemTooLarge},
 		{"create with a version", func(tx *repo.Tx) error { return b.ledger.TxCreate(tx, &LedgerEntry{ID: "v", Version: 3}) }, repo.ErrInvalidArgument},
 		{"save of a never-stored item", func(tx *repo.Tx) error { return b.accounts.TxSave(tx, &Account{ID: "new"}) }, repo.ErrInvalidArgument},
 		{"nil item", func(tx *repo.Tx) error { return b.accounts.TxSave(tx, nil) }, repo.ErrInvalidArgument},

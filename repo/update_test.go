@@ -198,7 +198,7 @@ func TestVersionOverflow(t *testing.T) {
 	}
 	e.counter.Reset()
 	_, err = small.Update(ctx, repo.Key("s"), func(s *Small) error { s.N++; return nil })
-	if !errors.Is(err, repo.ErrVersionOverflow) {
+	if !errors.Is(err, versioned.ErrVersionOverflow) {
 		t.Fatalf("Update at version 127 of an int8: %v, want ErrVersionOverflow", err)
 	}
 	if _, err := small.Save(ctx, Small{ID: "s", V: 127}); !errors.Is(err, versioned.ErrVersionOverflow) {
@@ -235,10 +235,7 @@ func TestConcurrentIncrements(t *testing.T) {
 			}
 			repos := []*repo.Repository[Account]{newRepo[Account](t, e, opts)}
 			for len(repos) < c.repos {
-				r, err := repo.New[Account](e.client, e.table, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := mustNew[Account](t, e.client, e.table, opts)
 				repos = append(repos, r)
 			}
 			ctx := context.Background()

@@ -1,10 +1,6 @@
 package repo
 
 import (
-	"errors"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/ddbocc/ddbocc/versioned"
 )
 
@@ -109,13 +105,4 @@ type plan[T any] struct {
 // that do not depend on the stored item (Create, Save, Delete).
 func fixed[T any](p *plan[T]) func(versioned.Item) (*plan[T], error) {
 	return func(versioned.Item) (*plan[T], error) { return p, nil }
-}
-
-// oldItem returns the stored item a failed condition returned (ALL_OLD).
-func oldItem(err error) versioned.Item {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return ccf.Item
-	}
-	return nil
 }

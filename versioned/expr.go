@@ -2,7 +2,6 @@ package versioned
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -56,26 +55,6 @@ func (s *Schema) Replace(item Item, except ...string) expression.UpdateBuilder {
 		}
 	}
 	return u
-}
-
-// Expr builds the expression of a versioned update: the update and its
-// condition.
-func Expr(update expression.UpdateBuilder, cond expression.ConditionBuilder) (expression.Expression, error) {
-	e, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	if err != nil {
-		return e, fmt.Errorf("versioned: build expression: %w", err)
-	}
-	return e, nil
-}
-
-// CondExpr builds an expression holding only a condition (for PutItem,
-// DeleteItem and ConditionCheck).
-func CondExpr(cond expression.ConditionBuilder) (expression.Expression, error) {
-	e, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return e, fmt.Errorf("versioned: build expression: %w", err)
-	}
-	return e, nil
 }
 
 // Diff builds the update that turns the stored item old into item for the

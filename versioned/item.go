@@ -233,3 +233,27 @@ func isNumberKind(k reflect.Kind) bool {
 	}
 	return false
 }
+
+// HashValue marshals a hash key value alone, for a query; errors as for
+// [Schema.Key].
+func (s *Schema) HashValue(hash any) (types.AttributeValue, error) {
+	item := make(Item, 1)
+	if err := s.keyValue(item, s.hash, s.hashType, hash, "hash"); err != nil {
+		return nil, err
+	}
+	return item[s.hash.attr], nil
+}
+
+// RangeValue marshals a range key value alone, for a query's range
+// condition; errors as for [Schema.Key], and for a schema without a range
+// key.
+func (s *Schema) RangeValue(v any) (types.AttributeValue, error) {
+	if !s.hasRange {
+		return nil, fmt.Errorf("%w: %s has no range key, but a range value was given", ErrInvalidKey, s.typ)
+	}
+	item := make(Item, 1)
+	if err := s.keyValue(item, s.rng, s.rangeType, v, "range"); err != nil {
+		return nil, err
+	}
+	return item[s.rng.attr], nil
+}

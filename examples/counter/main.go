@@ -4,7 +4,9 @@
 // By default the goroutines queue locally (one request per commit); with
 // -noqueue they contend through DynamoDB as separate processes would.
 //
-//	go run ./examples/counter [-workers 16] [-increments 50] [-noqueue] [-endpoint URL]
+//	go run ./examples/counter [-workers 16] [-increments 50] [-noqueue]
+//
+// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -14,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/internal/harness/demo"
@@ -32,39 +36,38 @@ func main() {
 	increments := flag.Int("increments", 50, "increments per goroutine")
 	noQueue := flag.Bool("noqueue", false, "turn local queueing off: every goroutine contends through DynamoDB, as separate processes would")
 	flag.Parse()
-	ctx := context.Background()
 	var requests ddblocal.RequestCounter
-	client, stop, err := demo.Connect(ctx, requests.Option())
-	if err != nil {
-		demo.Fatal(err)
-	}
-	defer stop()
+	demo.Run(func(ctx context.Context, client *dynamodb.Client) error {
+		return run(ctx, client, &requests, *workers, *increments, *noQueue)
+	}, requests.Option())
+}
 
+func run(ctx context.Context, client *dynamodb.Client, requests *ddblocal.RequestCounter, workers, increments int, noQueue bool) error {
 	var conflicts atomic.Int64
 	counters, err := repo.New[Counter](client, "counter-demo", func(o *repo.Options) {
 		o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
-		o.DisableLocalQueue = *noQueue
+		o.DisableLocalQueue = noQueue
 	})
 	if err != nil {
-		demo.Fatal(err)
+		return err
 	}
 	if err := counters.CreateTable(ctx); err != nil {
-		demo.Fatal(err)
+		return err
 	}
 	_ = counters.DeleteKey(ctx, repo.Key("hits"))
 	if _, err := counters.Create(ctx, Counter{Name: "hits"}); err != nil {
-		demo.Fatal(err)
+		return err
 	}
 
 	requests.Reset()
 	start := time.Now()
 	var commits, failures atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < *workers; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < *increments; i++ {
+			for i := 0; i < increments; i++ {
 				_, err := counters.Update(ctx, repo.Key("hits"), func(c *Counter) error {
 					c.Count++
 					return nil
@@ -84,16 +87,16 @@ func main() {
 
 	final, err := counters.Get(ctx, repo.Key("hits"))
 	if err != nil {
-		demo.Fatal(err)
+		return err
 	}
-	want := int64(*workers * *increments)
-	fmt.Printf("workers %d × increments %d in %v\n", *workers, *increments, elapsed.Round(time.Millisecond))
+	want := int64(workers * increments)
+	fmt.Printf("workers %d × increments %d in %v\n", workers, increments, elapsed.Round(time.Millisecond))
 	fmt.Printf("commits %d (%.0f/s), conflicts %d, failures %d\n", commits.Load(), float64(commits.Load())/elapsed.Seconds(), conflicts.Load(), failures.Load())
 	fmt.Printf("requests %d: %.2f per commit\n", reqs, float64(reqs)/float64(max(commits.Load(), 1)))
 	fmt.Printf("final count %d at version %d (want %d)\n", final.Count, final.Version, want)
 	if final.Count != commits.Load() || final.Count != want {
-		stop()
-		demo.Fatal(fmt.Errorf("lost or doubled increments: count %d, commits %d, want %d", final.Count, commits.Load(), want))
+		return fmt.Errorf("lost or doubled increments: count %d, commits %d, want %d", final.Count, commits.Load(), want)
 	}
 	fmt.Println("OK: every increment applied exactly once")
+	return nil
 }

@@ -1,14 +1,17 @@
 // Command quickstart walks through the basics of a versioned repository:
 // create a table, create an item, update it, see a conflict and read it.
 //
-//	go run ./examples/quickstart [-endpoint http://localhost:8000]
+//	go run ./examples/quickstart
+//
+// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/repo"
@@ -23,21 +26,9 @@ type Account struct {
 	Version int64  `dynamo:"version"`
 }
 
-func main() {
-	flag.Parse()
-	ctx := context.Background()
-	client, stop, err := demo.Connect(ctx)
-	if err != nil {
-		demo.Fatal(err)
-	}
-	defer stop()
-	if err := run(ctx, client); err != nil {
-		stop()
-		demo.Fatal(err)
-	}
-}
+func main() { demo.Run(run) } // with a client for DynamoDB Local; exits 1 if run fails
 
-func run(ctx context.Context, client repo.API) error {
+func run(ctx context.Context, client *dynamodb.Client) error {
 	accounts, err := repo.New[Account](client, "quickstart-accounts") // checks the tags; sends nothing
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@
 // every transfer that returned nil is in the ledger exactly once (and no
 // other is). It prints commits, conflicts and DynamoDB requests per commit.
 //
-//	go run ./examples/transfer [-workers 16] [-accounts 8] [-duration 5s] [-endpoint URL]
+//	go run ./examples/transfer [-workers 16] [-accounts 8] [-duration 5s]
+//
+// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -48,17 +50,10 @@ func main() {
 	naccounts := flag.Int("accounts", 8, "accounts")
 	duration := flag.Duration("duration", 5*time.Second, "how long to run")
 	flag.Parse()
-	ctx := context.Background()
 	var requests ddblocal.RequestCounter
-	client, stop, err := demo.Connect(ctx, requests.Option())
-	if err != nil {
-		demo.Fatal(err)
-	}
-	defer stop()
-	if err := run(ctx, client, &requests, *workers, *naccounts, *duration); err != nil {
-		stop()
-		demo.Fatal(err)
-	}
+	demo.Run(func(ctx context.Context, client *dynamodb.Client) error {
+		return run(ctx, client, &requests, *workers, *naccounts, *duration)
+	}, requests.Option())
 }
 
 func run(ctx context.Context, client *dynamodb.Client, requests *ddblocal.RequestCounter, workers, naccounts int, duration time.Duration) error {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,42 +16,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 func TestMain(m *testing.M) { RunTests(m) }
 
-// createTable creates a table with string hash key "pk" and waits for it.
-func createTable(t *testing.T, client *dynamodb.Client) string {
-	t.Helper()
-	ctx := context.Background()
-	name := TableName(t)
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("CreateTable %s: %v", name, err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
-		t.Fatalf("waiting for table %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-			t.Errorf("DeleteTable %s: %v", name, err)
-		}
-	})
-	return name
-}
-
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	client := Client(t)
-	table := createTable(t, client)
+	table := NewTable(t, client)
 	ctx := context.Background()
 
 	item := map[string]types.AttributeValue{
@@ -85,152 +57,6 @@ func TestRoundTrip(t *testing.T) {
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
 		t.Fatalf("conditional PutItem: got %v, want ConditionalCheckFailedException", err)
-	}
-}
-
-func TestRequestCounterCountsCalls(t *testing.T) {
-	t.Parallel()
-	var counter RequestCounter
-	if got := counter.Count(); got != 0 {
-		t.Fatalf("zero value Count() = %d", got)
-	}
-	setup := Client(t)
-	table := createTable(t, setup)
-	client := Client(t, counter.Option())
-	ctx := context.Background()
-
-	const goroutines, perGoroutine = 16, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines*perGoroutine)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perGoroutine {
-				_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
-					TableName: aws.String(table),
-					Item:      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("g%d-i%d", g, i)}},
-				})
-				if err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("PutItem: %v", err)
-	}
-	if _, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)}); err != nil {
-		t.Fatalf("Scan: %v", err)
-	}
-
-	const puts = goroutines * perGoroutine
-	if got := counter.Count(); got != puts+1 {
-		t.Errorf("Count() = %d, want %d", got, puts+1)
-	}
-	want := map[string]int64{"PutItem": puts, "Scan": 1}
-	if got := counter.ByOperation(); !mapsEqual(got, want) {
-		t.Errorf("ByOperation() = %v, want %v", got, want)
-	}
-
-	// Requests from clients without the option are not counted.
-	if _, err := setup.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
-		t.Fatalf("ListTables: %v", err)
-	}
-	if got := counter.Count(); got != puts+1 {
-		t.Errorf("after an uncounted call Count() = %d, want %d", got, puts+1)
-	}
-
-	counter.Reset()
-	if got, ops := counter.Count(), counter.ByOperation(); got != 0 || len(ops) != 0 {
-		t.Errorf("after Reset: Count() = %d, ByOperation() = %v", got, ops)
-	}
-	// The option can also be given per call.
-	if _, err := setup.ListTables(ctx, &dynamodb.ListTablesInput{}, counter.Option()); err != nil {
-		t.Fatalf("ListTables: %v", err)
-	}
-	if got := counter.ByOperation(); !mapsEqual(got, map[string]int64{"ListTables": 1}) {
-		t.Errorf("per-call option: ByOperation() = %v", got)
-	}
-}
-
-func mapsEqual(a, b map[string]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
-}
-
-// failFirst is an http.RoundTripper that answers the first request itself
-// with an HTTP 500 (DynamoDB's InternalServerError) and passes every other
-// request to the real transport.
-type failFirst struct {
-	base http.RoundTripper
-	n    atomic.Int64
-}
-
-func (f *failFirst) RoundTrip(req *http.Request) (*http.Response, error) {
-	if f.n.Add(1) > 1 {
-		return f.base.RoundTrip(req)
-	}
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-		_ = req.Body.Close()
-	}
-	body := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected by ddblocal test"}`
-	return &http.Response{
-		Status:        "500 Internal Server Error",
-		StatusCode:    http.StatusInternalServerError,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
-}
-
-func TestRequestCounterCountsSDKRetries(t *testing.T) {
-	t.Parallel()
-	table := createTable(t, Client(t))
-
-	var counter RequestCounter
-	transport := &failFirst{base: http.DefaultTransport}
-	retried := 0
-	client := Client(t, counter.Option(), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: transport}
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = 3
-			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
-				retried++
-				return 0, nil
-			})
-		})
-	})
-
-	_, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(table),
-		Key:       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "missing"}},
-	})
-	if err != nil {
-		t.Fatalf("GetItem after one injected 500: %v", err)
-	}
-	if retried != 1 || transport.n.Load() != 2 {
-		t.Fatalf("expected exactly one SDK retry: backoff called %d times, %d HTTP requests", retried, transport.n.Load())
-	}
-	if got := counter.Count(); got != 2 {
-		t.Errorf("one GetItem with one SDK retry: Count() = %d, want 2", got)
-	}
-	if got := counter.ByOperation(); !mapsEqual(got, map[string]int64{"GetItem": 2}) {
-		t.Errorf("ByOperation() = %v, want map[GetItem:2]", got)
 	}
 }
 
@@ -266,7 +92,7 @@ func TestTableName(t *testing.T) {
 
 	// The name is accepted by DynamoDB Local.
 	t.Run("accepted by DynamoDB/with spaces & symbols", func(t *testing.T) {
-		createTable(t, Client(t))
+		NewTable(t, Client(t))
 	})
 }
 

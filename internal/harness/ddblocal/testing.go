@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // shared is the instance of the current test binary, set up by RunTests.
@@ -121,6 +124,34 @@ func tableNamePrefix(name string) string {
 		return "table"
 	}
 	return b.String()
+}
+
+// NewTable creates a table named by [TableName] through client, for tests
+// that talk to DynamoDB through the SDK alone: string hash key "pk", billed
+// per request. It blocks until the table is ACTIVE and deletes it when t
+// ends; it fails t if either does not work. Safe for concurrent use.
+func NewTable(t testing.TB, client *dynamodb.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	name := TableName(t)
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("CreateTable %s: %v", name, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		t.Fatalf("waiting for table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+			t.Errorf("DeleteTable %s: %v", name, err)
+		}
+	})
+	return name
 }
 
 // SharedClient is [Client] for code that has no testing.TB, such as Example

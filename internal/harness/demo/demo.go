@@ -1,11 +1,13 @@
-// Package demo connects the example programs to DynamoDB: the endpoint of
-// the -endpoint flag or $DYNAMODB_ENDPOINT, or else a DynamoDB Local that it
-// starts and stops (the embedded default).
+// Package demo connects the example programs to DynamoDB: the DynamoDB
+// Local at $DYNAMODB_ENDPOINT, or else one that it starts and stops (the
+// embedded default). It registers no flags; a program passes the endpoint
+// on to its child processes in their environment:
+//
+//	cmd.Env = append(os.Environ(), ddblocal.EnvEndpoint+"="+endpoint)
 package demo
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -14,27 +16,30 @@ import (
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 )
 
-var endpoint = flag.String("endpoint", "", "DynamoDB endpoint (default $"+ddblocal.EnvEndpoint+", else start DynamoDB Local)")
-
-// Connect returns a client and a function that releases what Connect
-// started. Call flag.Parse first. It blocks while DynamoDB Local starts
-// (about 2 s).
-func Connect(ctx context.Context, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, func(), error) {
+// Run calls run with a client for $DYNAMODB_ENDPOINT, or else for a
+// DynamoDB Local that it starts (about 2 s) and stops when run returns;
+// optFns configure the client. If connecting or run fails, Run prints the
+// error and exits with status 1. It blocks until run returns.
+func Run(run func(ctx context.Context, client *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) {
+	ctx := context.Background()
 	ep, stop, err := Endpoint(ctx)
 	if err != nil {
-		return nil, nil, err
+		Fatal(err)
 	}
-	return ddblocal.NewClient(ep, optFns...), stop, nil
+	defer stop() // also if run panics
+	if err := run(ctx, ddblocal.NewClient(ep, optFns...)); err != nil {
+		stop() // Fatal exits without running deferred calls
+		Fatal(err)
+	}
 }
 
-// Endpoint is [Connect] for programs that pass the endpoint on to child
-// processes: it returns the endpoint's base URL and a function that
-// releases what it started.
+// Endpoint returns the base URL of $DYNAMODB_ENDPOINT, or else of a
+// DynamoDB Local that it starts, and a function that stops what it
+// started, for programs that pass the endpoint on to child processes. It
+// blocks while DynamoDB Local starts (about 2 s), or until the endpoint
+// answers.
 func Endpoint(ctx context.Context) (string, func(), error) {
-	if *endpoint != "" {
-		return *endpoint, func() {}, nil
-	}
-	inst, err := ddblocal.Start(ctx)
+	inst, err := ddblocal.Start(ctx) // $DYNAMODB_ENDPOINT if set
 	if err != nil {
 		return "", nil, err
 	}

@@ -57,3 +57,22 @@ func TestDecideDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Scripted decisions come first and draw no number: the decisions drawn
+// after them are those of a transport without a script.
+func TestDecideScriptDrawsNothing(t *testing.T) {
+	cfg := Config{Seed: 7, Drop: 0.3, LateDelay: 40 * time.Millisecond, Latency: time.Millisecond, LatencyP: 0.5}
+	tr := New(cfg, nil)
+	tr.Script(Throttle, Late)
+	if d := tr.decide("PutItem"); d != (Decision{Fault: Throttle}) {
+		t.Fatalf("first scripted decision %+v", d)
+	}
+	if d := tr.decide("PutItem"); d != (Decision{Fault: Late, lateDelay: cfg.LateDelay}) {
+		t.Fatalf("second scripted decision %+v", d)
+	}
+	for i, want := range decisions(cfg, 50) {
+		if d := tr.decide("PutItem"); d != want {
+			t.Fatalf("decision %d after the script: %+v, want %+v", i, d, want)
+		}
+	}
+}

@@ -18,21 +18,6 @@ import (
 
 func TestMain(m *testing.M) { ddblocal.RunTests(m) }
 
-func createTable(t *testing.T) string {
-	t.Helper()
-	table := ddblocal.TableName(t)
-	_, err := ddblocal.Client(t).CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return table
-}
-
 func noRetry(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
 // put writes pk=key through c, n=i.
@@ -59,7 +44,7 @@ func stored(t *testing.T, table, key string) bool {
 // fault does what it says against DynamoDB Local.
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
-	table := createTable(t)
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
 	cfg := faults.Config{Seed: 42, Drop: 0.2, Throttle: 0.15, Error500: 0.15, Reset: 0.15, Latency: 2 * time.Millisecond, LatencyP: 0.3}
 	run := func(prefix string) ([]faults.Decision, faults.Stats) {
 		client, tr := faults.Client(ddblocal.Endpoint(t), cfg, noRetry)
@@ -121,7 +106,7 @@ func TestDeterministic(t *testing.T) {
 // Ops limits the faults to the named operations; others draw nothing.
 func TestOps(t *testing.T) {
 	t.Parallel()
-	table := createTable(t)
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
 	client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, Reset: 1, Ops: []string{"GetItem"}}, noRetry)
 	ctx := context.Background()
 	if err := put(ctx, client, table, "k", 1); err != nil {
@@ -137,10 +122,61 @@ func TestOps(t *testing.T) {
 	}
 }
 
+// A script gives the next affected requests its faults, in order, before
+// decisions are drawn again (none here: every probability is 0), and
+// AfterFault runs once each fault has taken effect, before the caller sees
+// it.
+func TestScript(t *testing.T) {
+	t.Parallel()
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
+	client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{Ops: []string{"PutItem"}}, noRetry)
+	tr.Script(faults.Drop, faults.Throttle)
+	var after []faults.Fault
+	tr.AfterFault = func(op string, d faults.Decision) {
+		after = append(after, d.Fault)
+		if d.Fault == faults.Drop && !stored(t, table, "k0") {
+			t.Errorf("AfterFault of the dropped PutItem: not stored yet")
+		}
+	}
+	ctx := context.Background()
+	for i, want := range []faults.Fault{faults.Drop, faults.Throttle, faults.None, faults.None} {
+		err := put(ctx, client, table, fmt.Sprint("k", i), i)
+		var pt *types.ProvisionedThroughputExceededException
+		switch want {
+		case faults.Drop:
+			if !errors.Is(err, faults.ErrInjected) {
+				t.Errorf("PutItem %d, scripted %v: %v, want an injected reset", i, want, err)
+			}
+		case faults.Throttle:
+			if !errors.As(err, &pt) {
+				t.Errorf("PutItem %d, scripted %v: %v, want a throttle", i, want, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("PutItem %d after the script: %v", i, err)
+			}
+		}
+		if got, wantStored := stored(t, table, fmt.Sprint("k", i)), want != faults.Throttle; got != wantStored {
+			t.Errorf("PutItem %d, %v: stored = %v, want %v", i, want, got, wantStored)
+		}
+	}
+	tr.Script(faults.Error500) // appends, after use too
+	var ise *types.InternalServerError
+	if err := put(ctx, client, table, "k4", 4); !errors.As(err, &ise) {
+		t.Errorf("PutItem after Script(Error500): %v, want a 500", err)
+	}
+	if want := []faults.Fault{faults.Drop, faults.Throttle, faults.Error500}; !slices.Equal(after, want) {
+		t.Errorf("AfterFault saw %v, want %v", after, want)
+	}
+	if s := tr.Stats(); s.Affected != 5 || s.Drop != 1 || s.Throttle != 1 || s.Error500 != 1 {
+		t.Errorf("stats %v", s)
+	}
+}
+
 // Latency is cut short by the request's context.
 func TestLatencyHonoursContext(t *testing.T) {
 	t.Parallel()
-	table := createTable(t)
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
 	client, _ := faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, Latency: time.Hour, LatencyP: 1}, noRetry)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -180,7 +216,7 @@ func timeout(err error) bool {
 // A late request fails at once and lands later; Wait waits for it.
 func TestLate(t *testing.T) {
 	t.Parallel()
-	table := createTable(t)
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
 	cfg := faults.Config{Seed: 1, Late: 1, LateDelay: 30 * time.Millisecond}
 	client, tr := faults.Client(ddblocal.Endpoint(t), cfg, noRetry)
 	defer tr.Wait()
@@ -202,7 +238,7 @@ func TestLate(t *testing.T) {
 // timeout its caller gets the real response after the delay.
 func TestSlow(t *testing.T) {
 	t.Parallel()
-	table := createTable(t)
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
 	ctx := context.Background()
 
 	cfg := faults.Config{Seed: 1, Slow: 1, SlowMin: 80 * time.Millisecond, SlowMax: 100 * time.Millisecond, ClientTimeout: 30 * time.Millisecond}

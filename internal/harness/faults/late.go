@@ -108,11 +108,12 @@ func (t *Transport) Wait() {
 	}
 }
 
-// detach reads req's body into memory, closing it, and returns a copy of req
-// with every header as is, that body, and a context of its own, so that the
-// copy can be sent after the caller has given up on req. The copy drops the
-// deprecated Cancel channel too: an http.Client with a Timeout closes it when
-// the timeout expires.
+// detach reads req's body into memory, closing it, and returns a new
+// request with req's method, URL, headers and that body, on a context of its
+// own, so that it can be sent after the caller has given up on req. It is a
+// new request rather than a clone of req: an http.Client with a Timeout
+// gives a transport of its own, such as [Transport], requests that it
+// cancels through their deprecated Cancel channel, which a clone keeps.
 func detach(req *http.Request) (*http.Request, error) {
 	var body []byte
 	if req.Body != nil {
@@ -123,16 +124,20 @@ func detach(req *http.Request) (*http.Request, error) {
 			return nil, err
 		}
 	}
-	out := req.Clone(context.Background())
-	out.Cancel = nil
-	out.ContentLength = int64(len(body))
-	out.GetBody = func() (io.ReadCloser, error) {
-		if len(body) == 0 {
-			return http.NoBody, nil
-		}
-		return io.NopCloser(bytes.NewReader(body)), nil
+	// With a bytes.Reader, NewRequestWithContext sets ContentLength and a
+	// GetBody that replays the body (http.NoBody for an empty one).
+	out, err := http.NewRequestWithContext(context.Background(), req.Method, req.URL.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
-	out.Body, _ = out.GetBody()
+	u := *req.URL
+	out.URL = &u
+	out.Proto, out.ProtoMajor, out.ProtoMinor = req.Proto, req.ProtoMajor, req.ProtoMinor
+	out.Header = req.Header.Clone()
+	out.Trailer = req.Trailer.Clone()
+	out.Host = req.Host
+	out.Close = req.Close
+	out.TransferEncoding = req.TransferEncoding
 	return out, nil
 }
 
