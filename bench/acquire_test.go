@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,9 +90,9 @@ func pairContenders(tb testing.TB, e *env) []pairFunc {
 	}
 	release := func(l *lease.Lease) func(context.Context) error {
 		return func(ctx context.Context) error {
-			ok, err := l.Release(ctx)
-			if err == nil && !ok {
-				err = errors.New("Release: lease was lost")
+			err := l.Release(ctx)
+			if err == nil && !errors.Is(l.Err(), lease.ErrReleased) {
+				err = fmt.Errorf("Release: lease was lost: %w", l.Err())
 			}
 			return err
 		}

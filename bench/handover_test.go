@@ -75,8 +75,8 @@ func startLocalWaiter(e *env, m *lease.Manager, name string) *localWaiter {
 				reqs: e.tags.get("waiter") - r0, gets: e.tags.get("waiter/GetItem") - g0}
 			time.Sleep(waiterHold)
 			r1 := e.tags.get("waiter")
-			if ok, err := l.Release(ctx); err != nil || !ok {
-				w.errCh <- fmt.Errorf("waiter Release: %v %v", ok, err)
+			if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+				w.errCh <- fmt.Errorf("waiter Release: %v %v", err, l.Err())
 				return
 			}
 			w.relCh <- e.tags.get("waiter") - r1
@@ -247,8 +247,8 @@ func runWaiterProcess() error {
 		fmt.Println("acq", start.UnixNano(), acquired.UnixNano(), counter.Count()-r0, counter.ByOperation()["GetItem"]-g0)
 		time.Sleep(waiterHold)
 		r1 := counter.Count()
-		if ok, err := l.Release(ctx); err != nil || !ok {
-			return fmt.Errorf("Release: %v %v", ok, err)
+		if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+			return fmt.Errorf("Release: %v %v", err, l.Err())
 		}
 		fmt.Println("rel", counter.Count()-r1)
 	}
@@ -337,8 +337,8 @@ func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) 
 		}
 		time.Sleep(hold)
 		relStart := time.Now()
-		if ok, err := l.Release(ctx); err != nil || !ok {
-			tb.Fatalf("holder Release: %v %v", ok, err)
+		if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+			tb.Fatalf("holder Release: %v %v", err, l.Err())
 		}
 		relEnd := time.Now()
 		a, err := w.acquired()

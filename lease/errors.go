@@ -11,9 +11,17 @@ var (
 	ErrHeld = errors.New("lease: held")
 	// ErrLost: the lease is no longer held. A [*LostError] says why.
 	ErrLost = errors.New("lease: lost")
-	// ErrInvalidOption: a bad option given to [New] or a call.
-	ErrInvalidOption = errors.New("lease: invalid option")
+	// ErrReleased is what [Lease.Err] returns after a [Lease.Release] that
+	// marked the record free.
+	ErrReleased = errors.New("lease: released")
+	// ErrInvalidArgument: a bad argument (nil client, nil fn, a bad option
+	// given to [New] or a call). No request was sent.
+	ErrInvalidArgument = errors.New("lease: invalid argument")
 )
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
 
 // HeldError is the typed form of [ErrHeld].
 type HeldError struct {

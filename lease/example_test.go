@@ -40,8 +40,8 @@ func ExampleManager_Acquire() {
 		panic(err)
 	}
 	fmt.Println("holding with token", l.Token())
-	released, err := l.Release(ctx)
-	fmt.Println("released:", released, err)
+	err = l.Release(ctx)
+	fmt.Println("released:", err, l.Err())
 	l, err = locks.Acquire(ctx, "db.events/commit")
 	if err != nil {
 		panic(err)
@@ -50,7 +50,7 @@ func ExampleManager_Acquire() {
 	fmt.Println("holding again with token", l.Token())
 	// Output:
 	// holding with token 1
-	// released: true <nil>
+	// released: <nil> lease: released
 	// holding again with token 3
 }
 

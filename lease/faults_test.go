@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -96,8 +95,8 @@ func TestLeaseUnderFaults(t *testing.T) {
 		ft := faults.New(faults.Config{Seed: seed + uint64(i), Drop: cfg.Drop, Throttle: cfg.Throttle,
 			Error500: cfg.Error500, Reset: cfg.Reset, Latency: cfg.Latency, LatencyP: cfg.LatencyP}, nil)
 		stats = append(stats, ft)
-		link := &outage{next: ft}
-		client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: link} }, faults.FastRetries)
+		link := faults.NewLink(ft)
+		client := ddblocal.NewClient(ddblocal.Endpoint(t), link.Option(), faults.FastRetries)
 		m, err := lease.New(client, table, func(o *lease.Options) {
 			o.Duration = 1500 * time.Millisecond
 			o.PollInterval = 10 * time.Millisecond
@@ -164,7 +163,7 @@ func TestLeaseUnderFaults(t *testing.T) {
 						mu.Unlock()
 						done.Add(1)
 					}
-					if _, err := l.Release(ctx); err != nil {
+					if err := l.Release(ctx); err != nil {
 						if !errors.Is(err, repo.ErrOutcomeUnknown) && !errors.Is(err, retry.ErrExhausted) {
 							fail(err)
 							return
@@ -219,11 +218,11 @@ func TestLeaseUnderFaults(t *testing.T) {
 // holdThroughOutage cuts l's Manager off from DynamoDB while l is held: the
 // lease must be declared lost for NotRenewed, no other Manager may take it
 // over before that, and after a takeover l's guarded write must be refused.
-func holdThroughOutage(ctx context.Context, l *lease.Lease, link *outage, admin *lease.Manager, data *repo.Repository[counterItem]) error {
-	link.down.Store(true)
-	defer link.down.Store(false)
+func holdThroughOutage(ctx context.Context, l *lease.Lease, link *faults.Link, admin *lease.Manager, data *repo.Repository[counterItem]) error {
+	link.SetDown(true)
+	defer link.SetDown(false)
 	select {
-	case <-l.Done():
+	case <-l.Context().Done():
 	case <-time.After(time.Minute):
 		return errors.New("outage: lease not declared lost within a minute")
 	case <-ctx.Done():

@@ -3,7 +3,6 @@ package lease_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,12 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
 
-// fakeClock is a manual clock: time moves only on Advance.
+// fakeClock is a manual retry.Clock: time moves only on Advance. It starts
+// at the real time, so that the expiry and TTL it makes the lease write are
+// near the real ones (DynamoDB Local's TTL collects records whose TTL is
+// past).
 type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -26,13 +29,12 @@ type fakeClock struct {
 }
 
 type fakeTimer struct {
-	c  *fakeClock
 	at time.Time
-	ch chan time.Time
+	f  func()
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Unix(1_000_000, 0), changed: make(chan struct{})}
+	return &fakeClock{now: time.Now().Round(0), changed: make(chan struct{})}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -41,17 +43,30 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) NewTimer(d time.Duration) lease.Timer {
+// AfterFunc calls f once the clock has been advanced by d (at once if d <=
+// 0), from the goroutine that advances it.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	if d <= 0 {
+		f()
+		return func() bool { return false }
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.ch <- c.now
-		return t
-	}
+	t := &fakeTimer{at: c.now.Add(d), f: f}
 	c.waiters = append(c.waiters, t)
 	c.signal()
-	return t
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, w := range c.waiters {
+			if w == t {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+				c.signal()
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func (c *fakeClock) signal() {
@@ -59,36 +74,24 @@ func (c *fakeClock) signal() {
 	c.changed = make(chan struct{})
 }
 
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	c := t.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, w := range c.waiters {
-		if w == t {
-			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
-			c.signal()
-			return true
-		}
-	}
-	return false
-}
-
-// Advance moves the clock by d and fires due timers.
+// Advance moves the clock by d and runs the functions that are due.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	var due []*fakeTimer
 	kept := c.waiters[:0]
 	for _, w := range c.waiters {
 		if !w.at.After(c.now) {
-			w.ch <- c.now
+			due = append(due, w)
 		} else {
 			kept = append(kept, w)
 		}
 	}
 	c.waiters = kept
+	c.mu.Unlock()
+	for _, w := range due {
+		w.f()
+	}
 }
 
 func (c *fakeClock) pending() int {
@@ -116,28 +119,12 @@ func (c *fakeClock) waitTimers(t *testing.T, n int) {
 	}
 }
 
-// outage is a RoundTripper that fails every request while down.
-type outage struct {
-	down atomic.Bool
-	next http.RoundTripper
-}
-
-func (o *outage) RoundTrip(r *http.Request) (*http.Response, error) {
-	if o.down.Load() {
-		return nil, errors.New("injected: connection refused")
-	}
-	return o.next.RoundTrip(r)
-}
-
 func TestHeartbeatTiming(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := newFakeClock()
-	out := &outage{next: http.DefaultTransport}
-	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: out}
-		o.RetryMaxAttempts = 1
-	})
+	link := faults.NewLink(nil)
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), link.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	var renewed, lost atomic.Int64
 	lostc := make(chan *lease.LostError, 1)
 	m, err := lease.New(client, ddblocal.TableName(t), slowBeats(clk), func(o *lease.Options) {
@@ -170,7 +157,7 @@ func TestHeartbeatTiming(t *testing.T) {
 		waitFor(t, func() bool { return renewed.Load() == int64(i) })
 	}
 	// Outage: safe time is last renewal send time + 30s - 3s = +27s.
-	out.down.Store(true)
+	link.SetDown(true)
 	for el := time.Duration(0); el < 26*time.Second; {
 		clk.waitTimers(t, 1)
 		clk.Advance(500 * time.Millisecond)
@@ -197,10 +184,13 @@ func TestHeartbeatTiming(t *testing.T) {
 	if e.Reason != lease.NotRenewed || !errors.Is(l.Err(), lease.ErrLost) || l.Context().Err() == nil {
 		t.Fatalf("loss: %v; Err %v", e, l.Err())
 	}
-	<-l.Done()
-	out.down.Store(false)
-	if ok, err := l.Release(ctx); ok || err != nil {
-		t.Fatalf("Release after loss: %v %v", ok, err)
+	<-l.Context().Done()
+	link.SetDown(false)
+	if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrLost) {
+		t.Fatalf("Release after loss: %v, Err %v", err, l.Err())
+	}
+	if st, err := m.Inspect(ctx, "hb"); err != nil || !st.Mine || st.Token != l.Token() {
+		t.Fatalf("Release after loss wrote the record: %+v %v", st, err)
 	}
 }
 
@@ -278,7 +268,7 @@ func TestTakeoverAndGuard(t *testing.T) {
 	clkA.waitTimers(t, 1)
 	clkA.Advance(10 * time.Second)
 	select {
-	case <-la.Done():
+	case <-la.Context().Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("A not told of the takeover")
 	}
@@ -286,4 +276,41 @@ func TestTakeoverAndGuard(t *testing.T) {
 	if !errors.As(la.Err(), &le) || le.Reason != lease.TakenOver || le.Owner != b.Owner() {
 		t.Fatalf("A's loss: %v", la.Err())
 	}
+}
+
+// The wall times written into the record (the holder's expiry, the TTL)
+// come from the injected clock, like the durations: a test controls them.
+func TestClockSetsRecordTimes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newFakeClock()
+	clk.Advance(time.Hour) // an hour ahead of the real time
+	m, table := setup(t, slowBeats(clk))
+	raw := rawRecords(t, table)
+	// The expiry is rounded up to whole seconds, the release time down.
+	upTo := func(d time.Duration) time.Time { return clk.Now().Add(d + time.Second - 1).Truncate(time.Second) }
+	check := func(when string, expires time.Time) {
+		t.Helper()
+		got, err := raw.Get(ctx, repo.Key("times"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantTTL := clk.Now().Add(7 * 24 * time.Hour).Unix(); got.Expires != expires.Unix() || got.TTL != wantTTL {
+			t.Fatalf("%s: expires %v ttl %v, want %v and %v", when, time.Unix(got.Expires, 0), time.Unix(got.TTL, 0), expires, time.Unix(wantTTL, 0))
+		}
+	}
+	l, err := m.Acquire(ctx, "times", func(o *lease.AcquireOptions) { o.Duration = 30 * time.Second })
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("acquired", upTo(30*time.Second))
+	st, _ := m.Inspect(ctx, "times")
+	clk.waitTimers(t, 1)
+	clk.Advance(10 * time.Second)
+	waitFor(t, func() bool { s, _ := m.Inspect(ctx, "times"); return s.Version > st.Version })
+	check("renewed", upTo(30*time.Second))
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("released", clk.Now().Truncate(time.Second))
 }

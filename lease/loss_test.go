@@ -3,8 +3,6 @@ package lease_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/internal/harness/faults"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )
@@ -40,49 +39,14 @@ func rawRecords(t *testing.T, table string) *repo.Repository[rawRecord] {
 	return r
 }
 
-// dropper forwards every request and loses the response of the next n
-// writes (PutItem, UpdateItem) after DynamoDB applied them: the ambiguous
-// case. After each drop it fails the next failGets GetItem calls without
-// forwarding them.
-type dropper struct {
-	next     http.RoundTripper
-	n        atomic.Int32
-	failGets int32
-	gets     atomic.Int32 // GetItem calls still to fail
-	dropped  atomic.Int32
-	writes   atomic.Int32
-}
-
-func (d *dropper) RoundTrip(r *http.Request) (*http.Response, error) {
-	op := r.Header.Get("X-Amz-Target")
-	if strings.HasSuffix(op, ".GetItem") && d.gets.Add(-1) >= 0 {
-		return nil, errors.New("injected: connection refused")
-	}
-	resp, err := d.next.RoundTrip(r)
-	write := strings.HasSuffix(op, ".UpdateItem") || strings.HasSuffix(op, ".PutItem")
-	if write {
-		d.writes.Add(1)
-	}
-	if err == nil && write && d.n.Add(-1) >= 0 {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		d.dropped.Add(1)
-		d.gets.Store(d.failGets)
-		return nil, errors.New("injected: response lost")
-	}
-	return resp, err
-}
-
 // droppingManager returns a Manager, with its lease table created, whose
-// requests go through a dropper failing failGets reads after each drop,
-// with the SDK's own retries off.
-func droppingManager(t *testing.T, failGets int32, optFns ...func(*lease.Options)) (*lease.Manager, *dropper) {
+// requests go through a faults.Link transport that fails failGets
+// reads after each response it drops, with the SDK's own retries off.
+func droppingManager(t *testing.T, failGets int64, optFns ...func(*lease.Options)) (*lease.Manager, *faults.Link) {
 	t.Helper()
-	d := &dropper{next: http.DefaultTransport, failGets: failGets}
-	client := ddblocal.NewClient(ddblocal.Endpoint(t), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: d}
-		o.RetryMaxAttempts = 1
-	})
+	d := faults.NewLink(nil)
+	d.ReadsAfterDrop = failGets
+	client := ddblocal.NewClient(ddblocal.Endpoint(t), d.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	m, err := lease.New(client, ddblocal.TableName(t), optFns...)
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +83,8 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 				o.Observer.Acquired = func(e lease.AcquiredEvent) { acquired = append(acquired, e) }
 			})
 			var err error
-			d.n.Store(1)
-			d.writes.Store(0)
+			d.DropWrites(1)
+			writes0 := d.Writes()
 			var l *lease.Lease
 			if try {
 				if _, err := m.TryAcquire(ctx, "u"); !errors.Is(err, repo.ErrOutcomeUnknown) {
@@ -139,12 +103,12 @@ func TestAcquireOutcomeUnknown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Release(ctx)
-			if d.dropped.Load() != 1 || d.writes.Load() != 2 || l.Token() != 2 || len(acquired) != 1 || acquired[0].Takeover {
+			if d.Dropped() != 1 || d.Writes()-writes0 != 2 || l.Token() != 2 || len(acquired) != 1 || acquired[0].Takeover {
 				t.Fatalf("%d dropped, %d writes, token %d, acquisitions %+v; want 1, 2, 2 and one that is not a takeover",
-					d.dropped.Load(), d.writes.Load(), l.Token(), acquired)
+					d.Dropped(), d.Writes()-writes0, l.Token(), acquired)
 			}
-			if ok, err := l.Release(ctx); !ok || err != nil {
-				t.Fatalf("Release: %v %v", ok, err)
+			if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+				t.Fatalf("Release: %v, Err %v", err, l.Err())
 			}
 		})
 	}
@@ -168,7 +132,7 @@ func TestRenewalResponseLost(t *testing.T) {
 	defer l.Release(ctx)
 	for i, drop := range []bool{true, true, false} {
 		if drop {
-			d.n.Store(1)
+			d.DropWrites(1)
 		}
 		clk.waitTimers(t, 1)
 		clk.Advance(10 * time.Second)
@@ -184,11 +148,11 @@ func TestRenewalResponseLost(t *testing.T) {
 			t.Fatalf("after renewal %d: %+v, want version %d token 1", i+1, st, want)
 		}
 	}
-	if got := d.dropped.Load(); got != 2 {
+	if got := d.Dropped(); got != 2 {
 		t.Fatalf("%d responses dropped, want 2", got)
 	}
-	if ok, err := l.Release(ctx); !ok || err != nil {
-		t.Fatalf("Release: %v %v", ok, err)
+	if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("Release: %v, Err %v", err, l.Err())
 	}
 }
 
@@ -327,7 +291,7 @@ func TestLocalHandoverRequests(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond) // the waiter is queued locally, sending nothing
 	c.Reset()
-	if _, err := first.Release(ctx); err != nil {
+	if err := first.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var second *lease.Lease
@@ -392,15 +356,15 @@ func TestRenewalOutcomeUnknown(t *testing.T) {
 			// Three responses lost: the renewal (stored) and its sendings
 			// again on the same base, at once and in the second attempt
 			// (refused: the first landed); then the resolving read fails.
-			d.n.Store(3)
+			d.DropWrites(3)
 			clk.waitTimers(t, 1)
 			clk.Advance(10 * time.Second)
 			// The renewal is stored, its outcome unknown; the heartbeat waits
 			// to retry.
-			waitFor(t, func() bool { return d.dropped.Load() == 3 && d.gets.Load() == 0 && clk.pending() == 1 })
+			waitFor(t, func() bool { return d.Dropped() == 3 && d.ReadsToFail() == 0 && clk.pending() == 1 })
 			if release {
-				if ok, err := l.Release(ctx); !ok || err != nil {
-					t.Fatalf("Release after a renewal of unknown outcome: %v %v (%v)", ok, err, l.Err())
+				if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+					t.Fatalf("Release after a renewal of unknown outcome: %v (%v)", err, l.Err())
 				}
 				if st, err := m.Inspect(ctx, "u"); err != nil || st.Held || st.Version != 3 {
 					t.Fatalf("after Release: %+v %v", st, err)
@@ -432,11 +396,11 @@ func TestReleaseOutcomeUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.n.Store(1)
-	if ok, err := l.Release(ctx); !ok || err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
-		t.Fatalf("Release: %v %v, Err %v; want true, nil, ErrReleased", ok, err, l.Err())
+	d.DropWrites(1)
+	if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("Release: %v, Err %v; want nil, ErrReleased", err, l.Err())
 	}
-	if st, err := m.Inspect(ctx, "r"); err != nil || st.Held || st.Version != 2 || d.dropped.Load() != 1 {
-		t.Fatalf("record %+v (%v), %d dropped; want free at version 2 after one dropped response", st, err, d.dropped.Load())
+	if st, err := m.Inspect(ctx, "r"); err != nil || st.Held || st.Version != 2 || d.Dropped() != 1 {
+		t.Fatalf("record %+v (%v), %d dropped; want free at version 2 after one dropped response", st, err, d.Dropped())
 	}
 }

@@ -3,11 +3,13 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
+	"github.com/ddbocc/ddbocc/repo"
 )
 
 func TestMain(m *testing.M) { ddblocal.RunTests(m) }
@@ -56,16 +58,20 @@ func TestAcquireRelease(t *testing.T) {
 	if err != nil || !st.Held || st.Owner != a.Owner() || st.Token != 1 {
 		t.Fatalf("Inspect: %+v %v", st, err)
 	}
-	if ok, err := l.Release(ctx); !ok || err != nil {
-		t.Fatalf("Release: %v %v", ok, err)
+	if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("Release: %v, Err %v", err, l.Err())
 	}
-	if ok, err := l.Release(ctx); ok || err != nil {
-		t.Fatalf("second Release: %v %v", ok, err)
+	released, _ := b.Inspect(ctx, "x")
+	if err := l.Release(ctx); err != nil {
+		t.Fatalf("second Release: %v", err)
+	}
+	if st, _ := b.Inspect(ctx, "x"); st.Held || st.Version != released.Version {
+		t.Fatalf("second Release wrote: %+v after %+v", st, released)
 	}
 	select {
-	case <-l.Done():
+	case <-l.Context().Done():
 	default:
-		t.Fatal("Done open after Release")
+		t.Fatal("Context not done after Release")
 	}
 	if l.Context().Err() == nil || !errors.Is(l.Err(), lease.ErrReleased) {
 		t.Fatalf("after release: ctx %v err %v", l.Context().Err(), l.Err())
@@ -78,8 +84,8 @@ func TestAcquireRelease(t *testing.T) {
 		t.Errorf("token %d after %d", l2.Token(), l.Token())
 	}
 	// The old lease cannot release b's.
-	if ok, err := l.Release(ctx); ok || err != nil {
-		t.Fatalf("stale Release: %v %v", ok, err)
+	if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
+		t.Fatalf("stale Release: %v, Err %v", err, l.Err())
 	}
 	if st, _ := b.Inspect(ctx, "x"); st.Owner != b.Owner() {
 		t.Fatalf("b's lease released by a: %+v", st)
@@ -100,16 +106,31 @@ func TestBadOptions(t *testing.T) {
 			o.SafetyMargin = 2 * time.Second
 		},
 		"poll > max":            func(o *lease.Options) { o.PollInterval = time.Second; o.MaxPollInterval = time.Millisecond },
+		"zero poll":             func(o *lease.Options) { o.PollInterval = 0 },
 		"negative skew":         func(o *lease.Options) { o.MaxClockSkew = -1 },
 		"negative record TTL":   func(o *lease.Options) { o.RecordTTL = -1 },
 		"record TTL < duration": func(o *lease.Options) { o.RecordTTL = time.Second },
+		"empty owner":           func(o *lease.Options) { o.Owner = "" },
+		"nil clock":             func(o *lease.Options) { o.Clock = nil },
+		"repo guards": func(o *lease.Options) {
+			o.Repo = append(o.Repo, repo.Guard(repo.Condition{Table: "t", Name: "g"}))
+		},
 	} {
-		if _, err := lease.New(c, "t", f); !errors.Is(err, lease.ErrInvalidOption) {
+		_, err := lease.New(c, "t", f)
+		if !errors.Is(err, lease.ErrInvalidArgument) || !strings.HasPrefix(err.Error(), "lease: invalid argument: ") {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := lease.New(nil, "t"); err == nil {
-		t.Error("nil client accepted")
+	if _, err := lease.New(nil, "t"); !errors.Is(err, lease.ErrInvalidArgument) {
+		t.Errorf("nil client: %v", err)
+	}
+	// The defaults derived from Duration follow the Duration the functions set.
+	m, err := lease.New(c, "leases", func(o *lease.Options) { o.Duration = 30 * time.Second; o.PollInterval = time.Second })
+	if err != nil {
+		t.Fatalf("derived defaults (HeartbeatInterval 10s, SafetyMargin 3s, MaxPollInterval 1s): %v", err)
+	}
+	if _, err := m.TryAcquire(context.Background(), "x", func(o *lease.AcquireOptions) { o.Duration = 0 }); !errors.Is(err, lease.ErrInvalidArgument) {
+		t.Errorf("AcquireOptions.Duration 0: %v", err)
 	}
 }
 
@@ -137,7 +158,7 @@ func TestLocalQueueAndTokens(t *testing.T) {
 				}
 				tokens <- l.Token()
 				<-inside
-				if _, err := l.Release(ctx); err != nil {
+				if err := l.Release(ctx); err != nil {
 					errc <- err
 					return
 				}

@@ -8,9 +8,13 @@ import (
 	"time"
 
 	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
 )
 
-// Options configure a [Manager]. Pass functions that change them to [New].
+// Options configure a [Manager]. [New] starts from the defaults given
+// below, applies the functions passed to it, fills in the fields whose
+// default derives from other fields (those still zero), and validates the
+// result: a bad value is an error matching [ErrInvalidArgument].
 type Options struct {
 	// Duration is how long a lease lasts without renewal, and how long a
 	// waiter must see a held record unchanged before taking it over.
@@ -18,20 +22,22 @@ type Options struct {
 	Duration time.Duration
 
 	// HeartbeatInterval is the time between renewals of a held lease. It
-	// must be less than Duration. Default Duration/3.
+	// must be less than Duration. Zero (the default) means Duration/3.
 	HeartbeatInterval time.Duration
 
 	// SafetyMargin is subtracted from a renewal's send time plus Duration to
 	// get the safe time, after which a holder that could not renew declares
 	// its lease lost. It covers clock-rate differences between hosts and
-	// the time to notice. Default Duration/10. It must be >= 0 and less
-	// than Duration-HeartbeatInterval.
+	// the time to notice. It must be >= 0 and less than
+	// Duration-HeartbeatInterval. Zero (the default) means Duration/10.
 	SafetyMargin time.Duration
 
 	// PollInterval is a waiter's first delay between reads of a held
 	// record; delays double (with jitter) up to MaxPollInterval. Only one
 	// goroutine per name and Manager polls; the others queue locally.
-	// Defaults 50ms and 250ms.
+	// PollInterval defaults to 50ms and must be > 0; MaxPollInterval must
+	// be >= PollInterval, and zero (the default) means the larger of 250ms
+	// and PollInterval.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 
@@ -56,15 +62,17 @@ type Options struct {
 	// again at 1. It must be more than Duration; default 7 days.
 	RecordTTL time.Duration
 
-	// Clock is the time source (tests inject a fake). Default: the real
-	// clock.
-	Clock Clock
+	// Clock is the time source, for both the durations measured on the
+	// monotonic clock (heartbeats, safe times, takeovers) and the wall
+	// times stored in records (expiry, TTL). Tests inject a fake one.
+	// Default [retry.SystemClock].
+	Clock retry.Clock
 
 	// Observer is told of acquisitions, renewals and losses. Default none.
 	Observer Observer
 
 	// Repo configures the repository of lease records (retry policy,
-	// observer). Its Guards must be empty.
+	// observer). It must not add Guards: lease writes are not guarded.
 	Repo []func(*repo.Options)
 }
 
@@ -78,9 +86,9 @@ type AcquireOptions struct {
 }
 
 // Observer receives events of a Manager's leases. Each field may be nil.
-// Functions are called synchronously from the acquiring goroutine or the
-// lease's heartbeat goroutine: they must be quick and safe for concurrent
-// use.
+// Functions are called synchronously from the acquiring goroutine, the
+// lease's heartbeat goroutine or the goroutine releasing it: they must be
+// quick and safe for concurrent use.
 type Observer struct {
 	Acquired func(AcquiredEvent)
 	Renewed  func(RenewedEvent)
@@ -110,52 +118,75 @@ const (
 	defaultRecordTTL = 7 * 24 * time.Hour
 )
 
-func (o *Options) fill() {
-	if o.Duration == 0 {
-		o.Duration = defaultDuration
-	}
+func defaultOptions() Options {
+	return Options{Duration: defaultDuration, PollInterval: defaultPoll, Owner: defaultOwner(),
+		RecordTTL: defaultRecordTTL, Clock: retry.SystemClock()}
+}
+
+// derive fills in the fields whose defaults derive from other fields.
+func (o *Options) derive() {
 	if o.HeartbeatInterval == 0 {
 		o.HeartbeatInterval = o.Duration / 3
 	}
 	if o.SafetyMargin == 0 {
 		o.SafetyMargin = o.Duration / 10
 	}
-	if o.PollInterval == 0 {
-		o.PollInterval = defaultPoll
-	}
 	if o.MaxPollInterval == 0 {
 		o.MaxPollInterval = max(defaultMaxPoll, o.PollInterval)
-	}
-	if o.Owner == "" {
-		o.Owner = defaultOwner()
-	}
-	if o.RecordTTL == 0 {
-		o.RecordTTL = defaultRecordTTL
-	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
 	}
 }
 
 func (o *Options) validate() error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidOption}, a...)...) }
 	switch {
 	case o.Duration <= 0:
-		return bad("Duration %v must be > 0", o.Duration)
-	case o.HeartbeatInterval <= 0:
-		return bad("HeartbeatInterval %v must be > 0", o.HeartbeatInterval)
-	case o.HeartbeatInterval >= o.Duration:
-		return bad("HeartbeatInterval %v must be < Duration %v", o.HeartbeatInterval, o.Duration)
+		return invalid("Options.Duration is %v, want > 0", o.Duration)
+	case o.HeartbeatInterval <= 0 || o.HeartbeatInterval >= o.Duration:
+		return invalid("Options.HeartbeatInterval is %v, want > 0 and < Duration (%v)", o.HeartbeatInterval, o.Duration)
 	case o.SafetyMargin < 0 || o.SafetyMargin >= o.Duration-o.HeartbeatInterval:
-		return bad("SafetyMargin %v must be >= 0 and < Duration-HeartbeatInterval (%v)", o.SafetyMargin, o.Duration-o.HeartbeatInterval)
-	case o.PollInterval < 0 || o.MaxPollInterval < o.PollInterval:
-		return bad("PollInterval %v must be > 0 and <= MaxPollInterval %v", o.PollInterval, o.MaxPollInterval)
+		return invalid("Options.SafetyMargin is %v, want >= 0 and < Duration-HeartbeatInterval (%v)", o.SafetyMargin, o.Duration-o.HeartbeatInterval)
+	case o.PollInterval <= 0 || o.MaxPollInterval < o.PollInterval:
+		return invalid("Options.PollInterval is %v, want > 0 and <= MaxPollInterval (%v)", o.PollInterval, o.MaxPollInterval)
+	case o.Owner == "":
+		return invalid("Options.Owner is empty")
 	case o.MaxClockSkew < 0:
-		return bad("MaxClockSkew %v must be >= 0", o.MaxClockSkew)
+		return invalid("Options.MaxClockSkew is %v, want >= 0", o.MaxClockSkew)
 	case o.RecordTTL <= o.Duration:
-		return bad("RecordTTL %v must be > Duration %v", o.RecordTTL, o.Duration)
+		return invalid("Options.RecordTTL is %v, want > Duration (%v)", o.RecordTTL, o.Duration)
+	case o.Clock == nil:
+		return invalid("Options.Clock is nil")
+	}
+	var ro repo.Options
+	for _, f := range o.Repo {
+		if f != nil {
+			f(&ro)
+		}
+	}
+	if len(ro.Guards) > 0 {
+		return invalid("Options.Repo adds %d Guards, want none: lease writes are not guarded", len(ro.Guards))
 	}
 	return nil
+}
+
+// acquireOptions returns the options of one Acquire or TryAcquire: the
+// Manager's, then fns.
+func (o *Options) acquireOptions(fns []func(*AcquireOptions)) (AcquireOptions, error) {
+	ao := AcquireOptions{Duration: o.Duration, Data: o.Data}
+	for _, f := range fns {
+		f(&ao)
+	}
+	if ao.Duration <= 0 {
+		return ao, invalid("AcquireOptions.Duration is %v, want > 0", ao.Duration)
+	}
+	return ao, nil
+}
+
+// timing is the heartbeat timing of a lease of duration d: the Manager's
+// interval and margin, scaled from Options.Duration to d.
+func (o *Options) timing(d time.Duration) timing {
+	scale := func(x time.Duration) time.Duration {
+		return time.Duration(float64(x) * float64(d) / float64(o.Duration))
+	}
+	return timing{duration: d, interval: scale(o.HeartbeatInterval), margin: scale(o.SafetyMargin)}
 }
 
 func defaultOwner() string {

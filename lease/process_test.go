@@ -70,7 +70,7 @@ func TestHelperProcess(t *testing.T) {
 				os.Exit(2)
 			}
 			fmt.Println("token", l.Token(), "read", c)
-			if _, err := l.Release(ctx); err != nil {
+			if err := l.Release(ctx); err != nil {
 				fmt.Println("error", err)
 				os.Exit(2)
 			}
@@ -92,9 +92,9 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Println("holding", l.Token())
 		select {
-		case <-l.Done():
+		case <-l.Context().Done():
 		case <-time.After(20 * time.Second):
-			fmt.Println("error: Done not closed")
+			fmt.Println("error: Context not done")
 			os.Exit(2)
 		}
 		fmt.Println("lost:", l.Err())

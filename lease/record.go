@@ -1,5 +1,14 @@
 package lease
 
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/retry"
+)
+
 // record is the stored form of a lease, one item per name.
 type record struct {
 	Name     string `dynamo:"name,hash"`
@@ -19,3 +28,68 @@ const (
 	attrToken = "token"
 	attrTTL   = "ttl"
 )
+
+// duration is the holder's lease duration.
+func (r record) duration() time.Duration { return time.Duration(r.Duration) * time.Millisecond }
+
+// expires is the expiry written into a record by a holder of a lease of
+// duration d whose write is sent at now: rounded up to whole seconds.
+func expires(now time.Time, d time.Duration) int64 {
+	return now.Add(d + time.Second - 1).Unix()
+}
+
+// store is what a Manager and its leases need of each other: the lease
+// table's records, the owner id written into them, the clock and the
+// observer. A Manager and every lease it hands out share one; a lease
+// knows nothing else of its Manager.
+type store struct {
+	recs      *repo.Repository[record]
+	table     string
+	owner     string
+	recordTTL time.Duration
+	clock     retry.Clock
+	observer  Observer
+}
+
+// get reads name's record; a missing record is a free one at version 0.
+func (s *store) get(ctx context.Context, name string) (record, error) {
+	cur, err := s.recs.Get(ctx, repo.Key(name))
+	if errors.Is(err, repo.ErrNotFound) {
+		return record{Name: name}, nil
+	}
+	return cur, err
+}
+
+// save stores rec on condition of its version (repo's Save), with its TTL
+// attribute set RecordTTL from now: every write of a record goes through
+// it, so TTL never collects a record written less than RecordTTL ago.
+func (s *store) save(ctx context.Context, rec record) (record, error) {
+	rec.TTL = s.clock.Now().Add(s.recordTTL).Unix()
+	return s.recs.Save(ctx, rec)
+}
+
+// within returns a context that is also cancelled, with cause
+// context.DeadlineExceeded, once d has passed on the store's clock, and the
+// function that releases its timer.
+func (s *store) within(ctx context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := s.clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		stop()
+		cancel(context.Canceled)
+	}
+}
+
+// sleep waits d on the store's clock, or until ctx is done: it then
+// returns ctx's error.
+func (s *store) sleep(ctx context.Context, d time.Duration) error {
+	fired := make(chan struct{})
+	stop := s.clock.AfterFunc(d, func() { close(fired) })
+	select {
+	case <-fired:
+		return nil
+	case <-ctx.Done():
+		stop()
+		return ctx.Err()
+	}
+}

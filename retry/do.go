@@ -29,20 +29,20 @@ type Attempt struct {
 //
 //	retry.Do(ctx, p, op, func(o *retry.Options) { o.OnRetry = log })
 //
-// Do applies the functions to a fresh Options on every call, so one option
-// function may be shared by concurrent calls as long as it only sets fields.
-// The OnRetry and Timer it installs are then used by each of those calls:
-// OnRetry must be safe for concurrent use if the calls are concurrent, and a
-// Timer must not be shared between concurrent calls.
+// Do starts from the defaults (the zero Options: no OnRetry, the system
+// clock) on every call and applies the functions to that copy, so one
+// option function may be shared by concurrent calls as long as it only sets
+// fields. The OnRetry it installs is then used by each of those calls: it
+// must be safe for concurrent use if the calls are concurrent.
 type Options struct {
 	// OnRetry, when non-nil, is called synchronously before each sleep (not
 	// after the final failure), on the goroutine that called Do. It delays
 	// the retry by however long it blocks.
 	OnRetry func(Attempt)
-	// Timer is used for the sleeps between attempts; nil means real timers.
-	// It is meant for tests. Do calls Start before each sleep, waits on C
-	// (or ctx.Done) and calls Stop once before returning.
-	Timer backoff.Timer
+	// Clock measures the elapsed time (for [Policy.MaxElapsedTime] and
+	// [Attempt.Elapsed]) and times the sleeps between attempts. nil means
+	// [SystemClock]. Tests inject a fake one.
+	Clock Clock
 }
 
 // MarkPermanent marks err so that [Do] stops and returns it at once,
@@ -108,7 +108,7 @@ func unmark(err error) error {
 //
 // Do blocks until one of these happens. Cancelling ctx interrupts a sleep at
 // once; an attempt in progress is only interrupted if op honours ctx. Do
-// never sleeps past ctx.Done and starts no goroutines. It is safe for
+// never sleeps past ctx.Done and leaves no goroutine behind. It is safe for
 // concurrent use: every call builds its own backoff state. Do panics if ctx
 // is nil.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int) error, optFns ...func(*Options)) error {
@@ -127,14 +127,12 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int)
 			fn(&o)
 		}
 	}
-	timer := o.Timer
-	if timer == nil {
-		timer = &realTimer{}
+	clk := o.Clock
+	if clk == nil {
+		clk = SystemClock()
 	}
-	defer timer.Stop()
-
-	start := time.Now()
-	b := p.NewBackOff()
+	start := clk.Now()
+	b := p.newBackOff(clk)
 
 	if ctx.Err() != nil {
 		return fmt.Errorf("retry: %w before the first attempt", ctxErr(ctx))
@@ -151,7 +149,7 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int)
 		if ctx.Err() != nil {
 			return fmt.Errorf("retry: %w after %d attempts: %w", ctxErr(ctx), n, err)
 		}
-		elapsed := time.Since(start)
+		elapsed := clk.Now().Sub(start)
 		if p.MaxAttempts > 0 && n >= p.MaxAttempts {
 			return &ExhaustedError{Attempts: n, Elapsed: elapsed, Last: err}
 		}
@@ -162,11 +160,8 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int)
 		if o.OnRetry != nil {
 			o.OnRetry(Attempt{Number: n, Err: err, Class: class, Delay: delay, Elapsed: elapsed})
 		}
-		timer.Start(delay)
-		select {
-		case <-ctx.Done():
+		if sleep(ctx, clk, delay) != nil {
 			return fmt.Errorf("retry: %w after %d attempts: %w", ctxErr(ctx), n, err)
-		case <-timer.C():
 		}
 	}
 }
@@ -186,24 +181,3 @@ type causeError struct{ err, cause error }
 
 func (e *causeError) Error() string   { return e.err.Error() + " (cause: " + e.cause.Error() + ")" }
 func (e *causeError) Unwrap() []error { return []error{e.err, e.cause} }
-
-// realTimer implements backoff.Timer with a time.Timer, like backoff's own
-// unexported default timer. With Go >= 1.23 timer semantics (go.mod says
-// 1.24), Reset after an undrained fire delivers no stale value.
-type realTimer struct{ t *time.Timer }
-
-func (r *realTimer) Start(d time.Duration) {
-	if r.t == nil {
-		r.t = time.NewTimer(d)
-	} else {
-		r.t.Reset(d)
-	}
-}
-
-func (r *realTimer) Stop() {
-	if r.t != nil {
-		r.t.Stop()
-	}
-}
-
-func (r *realTimer) C() <-chan time.Time { return r.t.C }

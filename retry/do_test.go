@@ -17,41 +17,63 @@ import (
 	"github.com/ddbocc/ddbocc/retry"
 )
 
-// instantTimer is a backoff.Timer that fires at once and records the
-// requested durations.
-type instantTimer struct {
+// instantClock is a retry.Clock whose sleeps end at once: AfterFunc moves
+// the clock by d and calls f. It records the requested durations and counts
+// the sleeps that were stopped.
+type instantClock struct {
 	mu     sync.Mutex
+	now    time.Time
 	starts []time.Duration
 	stops  int
-	c      chan time.Time
 }
 
-func newInstantTimer() *instantTimer { return &instantTimer{c: make(chan time.Time, 1)} }
+func newInstantClock() *instantClock { return &instantClock{now: time.Unix(1_700_000_000, 0)} }
 
-func (t *instantTimer) Start(d time.Duration) {
-	t.mu.Lock()
-	t.starts = append(t.starts, d)
-	t.mu.Unlock()
-	t.c <- time.Time{}
+func (c *instantClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
 }
 
-func (t *instantTimer) Stop() {
-	t.mu.Lock()
-	t.stops++
-	t.mu.Unlock()
+// Advance moves the clock by d, as an attempt that takes d would.
+func (c *instantClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
-func (t *instantTimer) C() <-chan time.Time { return t.c }
+func (c *instantClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	c.starts = append(c.starts, d)
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	f()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.stops++
+		return false
+	}
+}
 
-// neverTimer is a backoff.Timer that never fires.
-type neverTimer struct{ started atomic.Int32 }
+// neverClock is a retry.Clock whose sleeps never end unless stopped. Each
+// sleep calls onSleep, if set, from another goroutine.
+type neverClock struct {
+	started, stopped atomic.Int32
+	onSleep          func()
+}
 
-func (t *neverTimer) Start(time.Duration) { t.started.Add(1) }
-func (t *neverTimer) Stop()               {}
-func (t *neverTimer) C() <-chan time.Time { return nil }
+func (c *neverClock) Now() time.Time { return time.Unix(1_700_000_000, 0) }
+func (c *neverClock) AfterFunc(time.Duration, func()) func() bool {
+	c.started.Add(1)
+	if c.onSleep != nil {
+		go c.onSleep()
+	}
+	return func() bool { c.stopped.Add(1); return true }
+}
 
-func withTimer(t backoff.Timer) func(*retry.Options) {
-	return func(o *retry.Options) { o.Timer = t }
+func withClock(c retry.Clock) func(*retry.Options) {
+	return func(o *retry.Options) { o.Clock = c }
 }
 
 var (
@@ -96,8 +118,8 @@ func TestDoNilContextPanics(t *testing.T) {
 			t.Fatal("Do(nil ctx) did not panic")
 		}
 	}()
-	//nolint:staticcheck // testing the nil-ctx programmer error on purpose
-	_ = retry.Do(nil, testPolicy(3), func(context.Context, int) error { return nil })
+	var nilCtx context.Context // the programmer error under test
+	_ = retry.Do(nilCtx, testPolicy(3), func(context.Context, int) error { return nil })
 }
 
 func TestDoContextDoneBeforeFirstAttempt(t *testing.T) {
@@ -127,7 +149,7 @@ func TestDoContextDoneBeforeFirstAttempt(t *testing.T) {
 }
 
 func TestDoSuccess(t *testing.T) {
-	timer := newInstantTimer()
+	timer := newInstantClock()
 	var got []int
 	err := retry.Do(context.Background(), testPolicy(5), func(_ context.Context, n int) error {
 		got = append(got, n)
@@ -135,26 +157,26 @@ func TestDoSuccess(t *testing.T) {
 			return errThrottled
 		}
 		return nil
-	}, withTimer(timer))
+	}, withClock(timer))
 	if err != nil {
 		t.Fatalf("Do = %v, want nil", err)
 	}
 	if fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("attempt numbers = %v, want [1 2 3]", got)
 	}
-	if len(timer.starts) != 2 || timer.stops != 1 {
-		t.Fatalf("timer: %d starts, %d stops; want 2 and 1", len(timer.starts), timer.stops)
+	if len(timer.starts) != 2 || timer.stops != 0 {
+		t.Fatalf("clock: %d sleeps, %d cut short; want 2 and 0", len(timer.starts), timer.stops)
 	}
 }
 
 func TestDoExhaustsMaxAttempts(t *testing.T) {
-	timer := newInstantTimer()
+	timer := newInstantClock()
 	calls := 0
 	last := fmt.Errorf("put item: %w", errThrottled)
 	err := retry.Do(context.Background(), testPolicy(5), func(context.Context, int) error {
 		calls++
 		return last
-	}, withTimer(timer))
+	}, withClock(timer))
 
 	if calls != 5 {
 		t.Fatalf("op called %d times, want 5", calls)
@@ -187,15 +209,15 @@ func TestDoExhaustsMaxAttempts(t *testing.T) {
 			t.Errorf("delay %d = %v, want in [0, %v]", i+1, d, limit)
 		}
 	}
-	if timer.stops != 1 {
-		t.Errorf("timer stopped %d times, want 1", timer.stops)
+	if timer.stops != 0 {
+		t.Errorf("%d sleeps cut short, want 0", timer.stops)
 	}
 }
 
 func TestDoSingleAttempt(t *testing.T) {
 	calls := 0
 	err := retry.Do(context.Background(), testPolicy(1), func(context.Context, int) error { calls++; return errConflict },
-		withTimer(newInstantTimer()))
+		withClock(newInstantClock()))
 	var ex *retry.ExhaustedError
 	if calls != 1 || !errors.As(err, &ex) || ex.Attempts != 1 {
 		t.Fatalf("calls = %d, err = %v; want 1 call and ExhaustedError{Attempts: 1}", calls, err)
@@ -205,11 +227,12 @@ func TestDoSingleAttempt(t *testing.T) {
 func TestDoExhaustsMaxElapsedTime(t *testing.T) {
 	p := retry.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1, MaxElapsedTime: time.Millisecond}
 	calls := 0
+	clock := newInstantClock()
 	err := retry.Do(context.Background(), p, func(context.Context, int) error {
 		calls++
-		time.Sleep(2 * time.Millisecond) // past MaxElapsedTime after the first attempt
+		clock.Advance(2 * time.Millisecond) // past MaxElapsedTime after the first attempt
 		return errThrottled
-	}, withTimer(newInstantTimer()))
+	}, withClock(clock))
 	var ex *retry.ExhaustedError
 	if !errors.As(err, &ex) {
 		t.Fatalf("Do = %v, want *ExhaustedError", err)
@@ -236,12 +259,12 @@ func TestDoPermanentStopsAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			timer := newInstantTimer()
+			timer := newInstantClock()
 			calls := 0
 			err := retry.Do(context.Background(), testPolicy(5), func(context.Context, int) error {
 				calls++
 				return tt.ret
-			}, withTimer(timer), func(o *retry.Options) {
+			}, withClock(timer), func(o *retry.Options) {
 				o.OnRetry = func(a retry.Attempt) { t.Errorf("OnRetry called for a permanent error: %+v", a) }
 			})
 			if calls != 1 {
@@ -284,7 +307,7 @@ func TestMarkPermanent(t *testing.T) {
 }
 
 func TestDoOnRetry(t *testing.T) {
-	timer := newInstantTimer()
+	timer := newInstantClock()
 	var attempts []retry.Attempt
 	const n = 6
 	err := retry.Do(context.Background(), testPolicy(n), func(_ context.Context, a int) error {
@@ -292,7 +315,7 @@ func TestDoOnRetry(t *testing.T) {
 			return errConflict
 		}
 		return errThrottled
-	}, withTimer(timer), func(o *retry.Options) {
+	}, withClock(timer), func(o *retry.Options) {
 		o.OnRetry = func(a retry.Attempt) {
 			// Synchronous and before the sleep: the timer has not been started for it yet.
 			if got := len(timer.starts); got != a.Number-1 {
@@ -322,18 +345,18 @@ func TestDoOnRetry(t *testing.T) {
 }
 
 func TestDoCancelDuringSleep(t *testing.T) {
-	// Exact: a timer that never fires, cancel from another goroutine.
+	// Exact: a timer that never fires, cancel from another goroutine once
+	// the sleep has begun.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	timer := &neverTimer{}
+	timer := &neverClock{onSleep: cancel}
 	calls := 0
 	err := retry.Do(ctx, testPolicy(5), func(context.Context, int) error {
 		calls++
-		time.AfterFunc(time.Millisecond, cancel)
 		return errThrottled
-	}, withTimer(timer))
-	if calls != 1 || timer.started.Load() != 1 {
-		t.Fatalf("calls = %d, sleeps = %d; want 1 and 1", calls, timer.started.Load())
+	}, withClock(timer))
+	if calls != 1 || timer.started.Load() != 1 || timer.stopped.Load() != 1 {
+		t.Fatalf("calls = %d, sleeps = %d, stopped = %d; want 1, 1 and 1", calls, timer.started.Load(), timer.stopped.Load())
 	}
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, errThrottled) {
 		t.Fatalf("Do = %v, want it to wrap context.Canceled and the last error", err)
@@ -362,13 +385,13 @@ func TestDoCancelDuringLongRealSleep(t *testing.T) {
 func TestDoContextDoneAfterFailedAttempt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	timer := newInstantTimer()
+	timer := newInstantClock()
 	calls := 0
 	err := retry.Do(ctx, testPolicy(5), func(context.Context, int) error {
 		calls++
 		cancel()
 		return errConflict // retryable, but the caller gave up
-	}, withTimer(timer))
+	}, withClock(timer))
 	if calls != 1 || len(timer.starts) != 0 {
 		t.Fatalf("calls = %d, sleeps = %d; want 1 and 0", calls, len(timer.starts))
 	}
@@ -387,7 +410,7 @@ func TestDoCallerDeadline(t *testing.T) {
 		calls++
 		<-ctx.Done()
 		return fmt.Errorf("get item: %w", ctx.Err())
-	}, withTimer(newInstantTimer()))
+	}, withClock(newInstantClock()))
 	if calls != 1 {
 		t.Fatalf("op called %d times, want 1", calls)
 	}
@@ -408,7 +431,7 @@ func TestDoAttemptDeadlineIsRetried(t *testing.T) {
 			return actx.Err()
 		}
 		return nil
-	}, withTimer(newInstantTimer()))
+	}, withClock(newInstantClock()))
 	if err != nil || calls != 3 {
 		t.Fatalf("Do = %v after %d calls, want nil after 3", err, calls)
 	}

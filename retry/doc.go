@@ -17,8 +17,9 @@
 //   - [MarkPermanent]: marks an error so that [Do] stops at once.
 //
 // Do is safe for concurrent use; every call builds its own backoff state and
-// starts no goroutines. Tests can replace the clock of the sleep with
-// [Options.Timer].
+// leaves no goroutine behind. Its time comes from a [Clock] ([SystemClock]
+// unless [Options.Clock] says otherwise): tests inject a fake one, and so
+// does package lease, which takes its time from the same interface.
 //
 // A typical read-modify-write loop:
 //

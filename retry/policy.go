@@ -122,11 +122,12 @@ func (p Policy) Validate() error {
 // backoff is not: use one per retry loop (Do builds its own per call).
 // Reset restarts both the delay sequence and the elapsed-time clock.
 func (p Policy) NewBackOff() backoff.BackOff {
-	return p.newBackOff(backoff.SystemClock)
+	return p.newBackOff(SystemClock())
 }
 
-// newBackOff is NewBackOff with an injectable clock (for tests).
-func (p Policy) newBackOff(clock backoff.Clock) *fullJitter {
+// newBackOff is NewBackOff measuring elapsed time on clock ([Do] passes
+// its [Options.Clock]).
+func (p Policy) newBackOff(clock Clock) *fullJitter {
 	// The embedded ExponentialBackOff only produces the cap sequence
 	// (RandomizationFactor 0 makes NextBackOff return the current interval
 	// exactly). Its own MaxElapsedTime is left at 0: it would stop as soon as

@@ -11,7 +11,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 )
 
-// fakeClock is a backoff.Clock that moves only when told to.
+// fakeClock is a Clock that moves only when told to; AfterFunc moves it
+// by d and calls f at once.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -29,6 +30,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.Advance(d)
+	f()
+	return func() bool { return false }
 }
 
 func identity(d time.Duration) time.Duration { return d }

@@ -7,7 +7,9 @@
 // append was lost or doubled, that no writer's batch was interleaved with
 // another's, and that the fencing tokens grow along the log.
 //
-//	go run ./examples/commitlock [-procs 3] [-writers 2] [-commits 4] [-endpoint URL]
+//	go run ./examples/commitlock [-procs 3] [-writers 2] [-commits 4]
+//
+// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -20,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/internal/harness/demo"
@@ -46,71 +50,33 @@ var (
 	child   = flag.Int("proc", -1, "internal: run as writer process n")
 
 	errNotSaved = errors.New("not saved")
+	errAgain    = errors.New("lock lost before the append: commit again")
 )
 
 func main() {
 	flag.Parse()
-	if err := run(); err != nil {
+	if *child >= 0 {
+		demo.Run(func(ctx context.Context, client *dynamodb.Client) error { return write(ctx, client, *child) })
+	} else if err := run(); err != nil {
 		demo.Fatal(err)
 	}
 }
 
+// run starts the writer processes, waits for them and checks the log.
 func run() error {
-	ep, stop, err := demo.Endpoint(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ep, stop, err := demo.Endpoint(ctx)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	client := ddblocal.NewClient(ep)
-	locks, err := lease.New(client, "commitlock-locks", func(o *lease.Options) { o.Duration = 2 * time.Second })
-	if err != nil {
-		return err
-	}
-	logs, err := repo.New[Log](client, "commitlock-logs")
-	if err != nil {
-		return err
-	}
-	if *child >= 0 {
-		return write(ctx, *child, locks, logs)
-	}
-	if err := locks.CreateTable(ctx); err != nil {
-		return err
-	}
-	if err := logs.CreateTable(ctx); err != nil {
-		return err
-	}
-	if err := logs.DeleteKey(ctx, repo.Key("events")); err != nil && !errors.Is(err, repo.ErrNotFound) {
-		return err
-	}
-	self, err := os.Executable()
+	logs, err := setup(ctx, ddblocal.NewClient(ep))
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, *procs)
-	for p := range *procs {
-		// Killed if ctx ends first; each child has its own lease Manager
-		// and meets the others only in DynamoDB.
-		cmd := exec.CommandContext(ctx, self, "-proc", fmt.Sprint(p), "-endpoint", ep,
-			"-writers", fmt.Sprint(*writers), "-commits", fmt.Sprint(*commits))
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := cmd.Run(); err != nil {
-				errs <- fmt.Errorf("writer process %d: %w", p, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if ctx.Err() != nil {
-		return fmt.Errorf("FAILED: writers did not finish within %v", timeout)
-	}
-	if err := <-errs; err != nil {
+	if err := spawn(ctx, ep); err != nil {
 		return err
 	}
 	final, err := logs.Get(ctx, repo.Key("events"))
@@ -127,9 +93,65 @@ func run() error {
 	return nil
 }
 
-// write is one writer process: its goroutines share one lease Manager, so
+// setup creates the lock and log tables, with an empty log.
+func setup(ctx context.Context, client *dynamodb.Client) (*repo.Repository[Log], error) {
+	locks, logs, err := open(client)
+	if err == nil {
+		err = errors.Join(locks.CreateTable(ctx), logs.CreateTable(ctx))
+	}
+	if err == nil {
+		if err = logs.DeleteKey(ctx, repo.Key("events")); errors.Is(err, repo.ErrNotFound) {
+			err = nil
+		}
+	}
+	return logs, err
+}
+
+// open returns the lease Manager of the commit locks and the repository
+// of the commit logs.
+func open(client *dynamodb.Client) (*lease.Manager, *repo.Repository[Log], error) {
+	locks, err := lease.New(client, "commitlock-locks", func(o *lease.Options) { o.Duration = 2 * time.Second })
+	if err != nil {
+		return nil, nil, err
+	}
+	logs, err := repo.New[Log](client, "commitlock-logs")
+	return locks, logs, err
+}
+
+// spawn runs the writer processes, through the DynamoDB at ep, and waits
+// for them. Each has its own lease Manager and meets the others only in
+// DynamoDB; they are killed if ctx ends first.
+func spawn(ctx context.Context, ep string) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, *procs)
+	for p := range *procs {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-proc", fmt.Sprint(p),
+			"-writers", fmt.Sprint(*writers), "-commits", fmt.Sprint(*commits))
+		cmd.Env = append(os.Environ(), ddblocal.EnvEndpoint+"="+ep)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := cmd.Run(); err != nil {
+				errs <- fmt.Errorf("writer process %d: %w", p, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if ctx.Err() != nil {
+		return fmt.Errorf("FAILED: writers did not finish within %v", timeout)
+	}
+	return <-errs
+}
+
+// write is writer process p: its goroutines share one lease Manager, so
 // they queue locally and only one of them polls DynamoDB.
-func write(ctx context.Context, p int, locks *lease.Manager, logs *repo.Repository[Log]) error {
+func write(ctx context.Context, client *dynamodb.Client, p int) error {
+	locks, logs, err := open(client)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	var again atomic.Int64
 	errs := make(chan error, *writers)
@@ -138,27 +160,10 @@ func write(ctx context.Context, p int, locks *lease.Manager, logs *repo.Reposito
 		go func() {
 			defer wg.Done()
 			for c := 0; c < *commits; {
-				saved := errNotSaved // the guarded Save's error, once sent
-				err := locks.Do(ctx, "events/commit", func(ctx context.Context) error {
-					l, _ := lease.FromContext(ctx)
-					cur, err := logs.Get(ctx, repo.Key("events"))
-					if err != nil && !errors.Is(err, repo.ErrNotFound) {
-						return err
-					}
-					cur.Table = "events"
-					for i := range batch {
-						cur.Entries = append(cur.Entries, fmt.Sprintf("p%d-w%d-c%d-t%d-%d", p, w, c, l.Token(), i))
-					}
-					// Refused by DynamoDB unless this lease is still held.
-					_, saved = logs.Save(ctx, cur, repo.Guard(l.Condition()))
-					return saved
-				})
-				switch {
+				switch err := commit(ctx, locks, logs, fmt.Sprintf("p%d-w%d-c%d", p, w, c)); {
 				case err == nil:
 					c++
-				case errors.Is(err, lease.ErrLost) && (saved == errNotSaved || errors.Is(saved, repo.ErrGuardFailed)):
-					// Lost the lock before appending, or the guard refused
-					// the append: nothing was written, commit again.
+				case errors.Is(err, errAgain):
 					again.Add(1)
 				default:
 					errs <- fmt.Errorf("writer %d commit %d: %w", w, c, err)
@@ -173,6 +178,31 @@ func write(ctx context.Context, p int, locks *lease.Manager, logs *repo.Reposito
 		fmt.Printf("process %d: %d commits made again after losing the lock\n", p, n)
 	}
 	return <-errs
+}
+
+// commit appends the batch of commit id to the log, holding the commit
+// lock. It returns errAgain if the lock was lost and nothing was written:
+// before the append, or with the append refused by its guard.
+func commit(ctx context.Context, locks *lease.Manager, logs *repo.Repository[Log], id string) error {
+	saved := errNotSaved // the guarded Save's error, once sent
+	err := locks.Do(ctx, "events/commit", func(ctx context.Context) error {
+		l, _ := lease.FromContext(ctx)
+		cur, err := logs.Get(ctx, repo.Key("events"))
+		if err != nil && !errors.Is(err, repo.ErrNotFound) {
+			return err
+		}
+		cur.Table = "events"
+		for i := range batch {
+			cur.Entries = append(cur.Entries, fmt.Sprintf("%s-t%d-%d", id, l.Token(), i))
+		}
+		// Refused by DynamoDB unless this lease is still held.
+		_, saved = logs.Save(ctx, cur, repo.Guard(l.Condition()))
+		return saved
+	})
+	if errors.Is(err, lease.ErrLost) && (saved == errNotSaved || errors.Is(saved, repo.ErrGuardFailed)) {
+		return errAgain
+	}
+	return err
 }
 
 // check says what is wrong with entries, if anything: want batches, each

@@ -1,0 +1,211 @@
+package lease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ddbocc/ddbocc/internal/turns"
+	"github.com/ddbocc/ddbocc/repo"
+)
+
+// TryAcquire makes one attempt to acquire name. A missing or free record is
+// taken; a record held by another owner is taken over only if this Manager
+// has already watched its version stay unchanged for a full lease duration
+// (or, with Options.MaxClockSkew, its stored expiry is long past).
+// Otherwise it returns an error matching [ErrHeld], a [*HeldError] naming
+// the holder. A name held by another goroutine of this Manager is also
+// ErrHeld. If the acquiring write's outcome is unknown, the error matches
+// repo.ErrOutcomeUnknown; the next TryAcquire or Acquire of the name
+// through this Manager recognises the record if it was stored and takes it
+// again at once. TryAcquire blocks for one or two requests; cancelling ctx
+// stops it. Safe for concurrent use.
+func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
+	ao, err := m.begin(ctx, optFns)
+	if err != nil {
+		return nil, err
+	}
+	start := m.st.clock.Now()
+	turn, ok := m.queue.Try(name)
+	if !ok {
+		return nil, &HeldError{Name: name, Owner: m.opts.Owner}
+	}
+	l, _, err := m.attempt(ctx, name, ao, start, turn)
+	if err != nil {
+		turn.End(nil)
+		return nil, err
+	}
+	return l, nil
+}
+
+// Acquire blocks until it holds name or ctx is done (then it returns
+// ctx's error). Goroutines of one Manager waiting for the same name queue
+// locally: one polls DynamoDB, and a local release hands the name over at
+// once. A record held by another owner is taken over after this Manager has
+// seen it unchanged for a full lease duration on its own monotonic clock.
+//
+// An acquiring write whose outcome is unknown (its response was lost and
+// the read that should have told failed too) is not an error: the next
+// read recognises the record, if it was stored, as this Manager's (this
+// owner, the token it tried to write) and takes it again at once instead
+// of waiting a lease duration for its own record. Errors other than
+// the record being held (DynamoDB unreachable beyond the Repo retry
+// policy, a missing table) are returned. Safe for concurrent use.
+func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
+	ao, err := m.begin(ctx, optFns)
+	if err != nil {
+		return nil, err
+	}
+	start := m.st.clock.Now()
+	turn, err := m.queue.Wait(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	l, err := m.poll(ctx, name, ao, start, turn)
+	if err != nil {
+		turn.End(nil)
+		return nil, err
+	}
+	return l, nil
+}
+
+// begin checks ctx and returns the options of one Acquire or TryAcquire.
+func (m *Manager) begin(ctx context.Context, fns []func(*AcquireOptions)) (AcquireOptions, error) {
+	if ctx == nil {
+		panic("lease: nil context")
+	}
+	return m.opts.acquireOptions(fns)
+}
+
+// poll makes attempts, with jittered and doubling delays between them,
+// until one acquires name, fails for another reason than the record being
+// held, or ctx is done.
+func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[*record]) (*Lease, error) {
+	delay := m.opts.PollInterval
+	for {
+		l, wait, err := m.attempt(ctx, name, ao, start, turn)
+		if err == nil || !busy(err) {
+			return l, err
+		}
+		d := jitter(delay)
+		if wait > 0 && wait < d {
+			d = wait
+		}
+		delay = min(2*delay, m.opts.MaxPollInterval)
+		if err := m.st.sleep(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// busy says whether err means "not now": the record is held or moved, or
+// the acquiring write's outcome is unknown.
+func busy(err error) bool {
+	return errors.Is(err, ErrHeld) || errors.Is(err, repo.ErrConflict) ||
+		errors.Is(err, repo.ErrAlreadyExists) || errors.Is(err, repo.ErrOutcomeUnknown)
+}
+
+// jitter returns a duration uniformly in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// attempt reads name's record (or starts from the one a local Release
+// handed over) and takes it if it may, once more if the record moved
+// meanwhile. A record stored by an earlier acquiring write of this Manager
+// whose outcome was unknown is held by no one: no lease was handed out for
+// it, so it is taken again at once with a fresh write (this call's token,
+// duration and data; its safe time starts now). On ErrHeld it also returns
+// how long until the record could be stale (0 if unknown). turn is the
+// caller's turn on name.
+func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[*record]) (*Lease, time.Duration, error) {
+	cur, err := m.current(ctx, name, turn)
+	if err != nil {
+		return nil, 0, err
+	}
+	unheld := m.names.storedUnsure(name, cur, m.opts.Owner)
+	a := take{m: m, ao: ao, start: start, turn: turn, unheld: unheld}
+	l, moved, wait, err := a.from(ctx, cur, false)
+	if moved != nil {
+		l, _, wait, err = a.from(ctx, *moved, true)
+	}
+	return l, wait, err
+}
+
+// current is name's record: the one the previous local turn handed over,
+// or else the stored one (a missing record is free at version 0).
+func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[*record]) (record, error) {
+	if f := turn.Take(); f != nil {
+		return *f, nil
+	}
+	return m.st.get(ctx, name)
+}
+
+// take is one attempt of one Acquire or TryAcquire.
+type take struct {
+	m      *Manager
+	ao     AcquireOptions
+	start  time.Time // when the call began
+	turn   *turns.Turn[*record]
+	unheld bool // the record read was left by an acquiring write of this Manager of unknown outcome
+}
+
+// from judges record cur and, if it may be taken, writes it. It returns
+// the lease, or the record to try once more from if cur moved meanwhile
+// (unless last), or how long until cur could be stale with ErrHeld, or
+// another error.
+func (a take) from(ctx context.Context, cur record, last bool) (*Lease, *record, time.Duration, error) {
+	m, clk := a.m, a.m.st.clock
+	seen := clk.Now() // after the read returned
+	prior, watched := m.names.recall(cur.Name)
+	v, w, wait := judge(sighting{rec: cur, unheld: a.unheld, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
+	if v == waitHeld {
+		m.names.note(cur.Name, w, seen, m.keep(cur.duration()))
+		return nil, nil, wait, heldBy(cur)
+	}
+	next := cur
+	next.Owner, next.Token = m.opts.Owner, cur.Version+1
+	next.Duration, next.Data = a.ao.Duration.Milliseconds(), a.ao.Data
+	sent := clk.Now()
+	next.Expires = expires(sent, a.ao.Duration)
+	stored, err := m.st.save(ctx, next)
+	f, got := learn(stored, err)
+	switch afterTake(f, got, last) {
+	case took:
+		if stored.Token != stored.Version { // cannot happen: Save stores Version+1
+			return nil, nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", cur.Name, stored.Token, stored.Version)
+		}
+		return m.acquired(stored, a, sent, v == takeOver), nil, 0, nil
+	case takeAgain:
+		if f == foundMissing { // deleted since it was read (TTL, or by hand): create it
+			got = record{Name: cur.Name}
+		}
+		return nil, &got, 0, nil // freed since it was read: take what the write found
+	case takeHeld:
+		return nil, nil, 0, heldBy(got) // someone else wrote first
+	case takeUnsure:
+		m.names.addUnsure(cur.Name, next.Token, sent, m.keep(a.ao.Duration))
+	}
+	return nil, nil, 0, err
+}
+
+// keep is how long the Manager remembers a name no one looks at, for a
+// record of duration d.
+func (m *Manager) keep(d time.Duration) time.Duration { return 2*d + m.opts.MaxPollInterval }
+
+// acquired starts the lease of stored record rec, whose acquiring write was
+// sent at sent, and tells the observer. The lease keeps a.turn until it
+// ends.
+func (m *Manager) acquired(rec record, a take, sent time.Time, takeover bool) *Lease {
+	m.names.forget(rec.Name)
+	l := newLease(m.st, rec, m.opts.timing(a.ao.Duration), sent, a.turn)
+	if f := m.opts.Observer.Acquired; f != nil {
+		f(AcquiredEvent{Name: rec.Name, Token: rec.Token, Takeover: takeover, Waited: m.st.clock.Now().Sub(a.start)})
+	}
+	return l
+}
