@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
@@ -123,6 +125,12 @@ func TestBadOptions(t *testing.T) {
 	}
 	if _, err := lease.New(nil, "t"); !errors.Is(err, lease.ErrInvalidArgument) {
 		t.Errorf("nil client: %v", err)
+	}
+	if _, err := lease.New((*dynamodb.Client)(nil), "t"); !errors.Is(err, lease.ErrInvalidArgument) {
+		t.Errorf("typed nil client: %v", err)
+	}
+	if _, err := lease.New(c, ""); !errors.Is(err, lease.ErrInvalidArgument) {
+		t.Errorf("empty table name: %v", err)
 	}
 	// The defaults derived from Duration follow the Duration the functions set.
 	m, err := lease.New(c, "leases", func(o *lease.Options) { o.Duration = 30 * time.Second; o.PollInterval = time.Second })

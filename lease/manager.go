@@ -51,10 +51,11 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if client == nil {
-		return nil, invalid("nil client")
-	}
 	r, err := repo.New[record](client, table, o.Repo...)
+	if errors.Is(err, repo.ErrInvalidArgument) {
+		// A nil client (typed or not), a bad table name, bad Options.Repo.
+		return nil, invalid("%w", err)
+	}
 	if err != nil {
 		return nil, err
 	}
