@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ddbocc/ddbocc/internal/ddbcode"
 	"github.com/ddbocc/ddbocc/internal/turns"
 	"github.com/ddbocc/ddbocc/versioned"
 )
@@ -152,7 +153,7 @@ func (r *Repository[T]) apiErr(err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrTableNotFound, r.table, err)
 	}
 	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" && keyMismatch(ae.ErrorMessage()) {
+	if errors.As(err, &ae) && ae.ErrorCode() == ddbcode.Validation && keyMismatch(ae.ErrorMessage()) {
 		return fmt.Errorf("%w: table %s does not have the key of %s (%s): %w", ErrTableMismatch, r.table, r.schema.Type(), r.keyDesc(), err)
 	}
 	return fmt.Errorf("repo: table %s: %w", r.table, err)

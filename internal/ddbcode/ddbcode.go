@@ -7,7 +7,7 @@ package ddbcode
 const (
 	ConditionalCheckFailed = "ConditionalCheckFailedException"
 	TransactionCanceled    = "TransactionCanceledException"
-	ResourceNotFound       = "ResourceNotFoundException"
+	Validation             = "ValidationException"
 )
 
 // throttled codes reject a request before it is applied: nothing was
