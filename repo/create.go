@@ -22,10 +22,7 @@ func (r *Repository[T]) Create(ctx context.Context, item T, optFns ...func(*Opti
 
 func (r *Repository[T]) create(ctx context.Context, op string, item T, optFns []func(*Options)) (T, error) {
 	var zero T
-	if err := checkCtx(ctx); err != nil {
-		return zero, err
-	}
-	o, err := r.options(optFns)
+	o, err := r.begin(ctx, optFns)
 	if err != nil {
 		return zero, err
 	}

@@ -13,10 +13,7 @@ import (
 // resolved by reading the key (an item gone is a success). Delete blocks
 // until answered; cancelling ctx stops it. Safe for concurrent use.
 func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Options)) error {
-	if err := checkCtx(ctx); err != nil {
-		return err
-	}
-	o, err := r.options(optFns)
+	o, err := r.begin(ctx, optFns)
 	if err != nil {
 		return err
 	}
@@ -39,14 +36,7 @@ func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Opti
 // It returns an error matching [ErrNotFound] if nothing is stored. Blocking,
 // retries and concurrency as for [Repository.Delete].
 func (r *Repository[T]) DeleteKey(ctx context.Context, k ItemKey, optFns ...func(*Options)) error {
-	if err := checkCtx(ctx); err != nil {
-		return err
-	}
-	o, err := r.options(optFns)
-	if err != nil {
-		return err
-	}
-	key, err := r.key(k)
+	o, key, err := r.beginKey(ctx, k, optFns)
 	if err != nil {
 		return err
 	}

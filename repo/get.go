@@ -14,14 +14,7 @@ import (
 // cancelling ctx abandons it. Safe for concurrent use.
 func (r *Repository[T]) Get(ctx context.Context, k ItemKey, optFns ...func(*Options)) (T, error) {
 	var zero T
-	if err := checkCtx(ctx); err != nil {
-		return zero, err
-	}
-	o, err := r.options(optFns)
-	if err != nil {
-		return zero, err
-	}
-	key, err := r.key(k)
+	o, key, err := r.beginKey(ctx, k, optFns)
 	if err != nil {
 		return zero, err
 	}

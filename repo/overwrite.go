@@ -23,10 +23,7 @@ import (
 // moves the version once more). Safe for concurrent use.
 func (r *Repository[T]) Overwrite(ctx context.Context, item T, optFns ...func(*Options)) (T, error) {
 	var zero T
-	if err := checkCtx(ctx); err != nil {
-		return zero, err
-	}
-	o, err := r.options(optFns)
+	o, err := r.begin(ctx, optFns)
 	if err != nil {
 		return zero, err
 	}

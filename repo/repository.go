@@ -187,6 +187,24 @@ func (r *Repository[T]) notFound(key versioned.Item) error {
 	return fmt.Errorf("%w: %s %s", ErrNotFound, r.table, FormatKey(key))
 }
 
+// begin starts a call: it checks ctx and builds the call's options.
+func (r *Repository[T]) begin(ctx context.Context, optFns []func(*Options)) (Options, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Options{}, err
+	}
+	return r.options(optFns)
+}
+
+// beginKey starts a call on the item under k: begin, and k marshalled.
+func (r *Repository[T]) beginKey(ctx context.Context, k ItemKey, optFns []func(*Options)) (Options, versioned.Item, error) {
+	o, err := r.begin(ctx, optFns)
+	if err != nil {
+		return o, nil, err
+	}
+	key, err := r.key(k)
+	return o, key, err
+}
+
 func checkCtx(ctx context.Context) error {
 	if ctx == nil {
 		panic("repo: nil context")

@@ -26,10 +26,7 @@ func (r *Repository[T]) Save(ctx context.Context, item T, optFns ...func(*Option
 	if n == 0 {
 		return r.create(ctx, "Save", item, optFns)
 	}
-	if err := checkCtx(ctx); err != nil {
-		return zero, err
-	}
-	o, err := r.options(optFns)
+	o, err := r.begin(ctx, optFns)
 	if err != nil {
 		return zero, err
 	}

@@ -37,17 +37,10 @@ import (
 // and abandons a request in flight. Safe for concurrent use.
 func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error, optFns ...func(*Options)) (T, error) {
 	var zero T
-	if err := checkCtx(ctx); err != nil {
-		return zero, err
-	}
 	if fn == nil {
 		return zero, invalid("Update with a nil fn")
 	}
-	o, err := r.options(optFns)
-	if err != nil {
-		return zero, err
-	}
-	key, err := r.key(k)
+	o, key, err := r.beginKey(ctx, k, optFns)
 	if err != nil {
 		return zero, err
 	}
