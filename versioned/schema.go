@@ -1,13 +1,10 @@
 package versioned
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -118,6 +115,9 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
+// buildSchema parses t: it lists t's stored fields, finds the hash key,
+// range key and version field among them, checks them and builds the
+// schema.
 func buildSchema(t reflect.Type) (*Schema, error) {
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil, &SchemaError{Type: typeName(t), Reason: "an item type must be a struct"}
@@ -126,8 +126,27 @@ func buildSchema(t reflect.Type) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{typ: t}
-	var hash, rng, ver *taggedField
+	r, err := assignRoles(t, fields)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.check(t); err != nil {
+		return nil, err
+	}
+	return r.schema(t)
+}
+
+// roles are the fields of an item type that play a part in its schema.
+type roles struct {
+	hash, rng, ver *taggedField // rng is nil without a range key
+	attributes     []string     // every attribute name, sorted
+}
+
+// assignRoles goes through fields in order and collects their attribute
+// names and roles, rejecting an attribute name used twice and a second
+// hash key, range key or version field.
+func assignRoles(t reflect.Type, fields []taggedField) (*roles, error) {
+	r := &roles{}
 	byAttr := make(map[string]*taggedField, len(fields))
 	for i := range fields {
 		f := &fields[i]
@@ -136,171 +155,70 @@ func buildSchema(t reflect.Type) (*Schema, error) {
 				Reason: "attribute name " + quote(f.attr) + " is also used by field " + prev.goName}
 		}
 		byAttr[f.attr] = f
-		s.attributes = append(s.attributes, f.attr)
+		r.attributes = append(r.attributes, f.attr)
+		var err error
 		switch {
 		case f.tag.hash:
-			if hash != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two hash keys (also " + hash.goName + ")"}
-			}
-			hash = f
+			err = take(t, &r.hash, f, "hash keys")
 		case f.tag.rng:
-			if rng != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two range keys (also " + rng.goName + ")"}
-			}
-			rng = f
+			err = take(t, &r.rng, f, "range keys")
 		case f.tag.version:
-			if ver != nil {
-				return nil, &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two version fields (also " + ver.goName + ")"}
-			}
-			ver = f
+			err = take(t, &r.ver, f, "version fields")
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	sort.Strings(s.attributes)
-	if hash == nil {
-		return nil, &SchemaError{Type: typeName(t), Reason: `no hash key: tag one field dynamo:"name,hash"`}
+	sort.Strings(r.attributes)
+	return r, nil
+}
+
+// take gives f the role held in *slot, unless another field (what, in the
+// plural) already has it.
+func take(t reflect.Type, slot **taggedField, f *taggedField, what string) error {
+	if *slot != nil {
+		return &SchemaError{Type: typeName(t), Field: f.goName, Reason: "two " + what + " (also " + (*slot).goName + ")"}
 	}
-	if ver == nil {
-		return nil, &SchemaError{Type: typeName(t), Reason: `no version field: tag one integer field dynamo:"version"`}
+	*slot = f
+	return nil
+}
+
+// check requires a hash key and a version field, and none of the key and
+// version fields inside an embedded pointer.
+func (r *roles) check(t reflect.Type) error {
+	if r.hash == nil {
+		return &SchemaError{Type: typeName(t), Reason: `no hash key: tag one field dynamo:"name,hash"`}
 	}
-	for _, f := range []*taggedField{hash, rng, ver} {
+	if r.ver == nil {
+		return &SchemaError{Type: typeName(t), Reason: `no version field: tag one integer field dynamo:"version"`}
+	}
+	for _, f := range []*taggedField{r.hash, r.rng, r.ver} {
 		if f != nil && f.viaPtr {
-			return nil, &SchemaError{Type: typeName(t), Field: f.goName,
+			return &SchemaError{Type: typeName(t), Field: f.goName,
 				Reason: "key and version fields cannot live in an embedded pointer (it may be nil)"}
 		}
 	}
-	if s.hashType, err = keyType(t, hash); err != nil {
+	return nil
+}
+
+// schema builds the schema of t from checked roles, deriving the key types
+// and the largest version from the fields' Go types.
+func (r *roles) schema(t reflect.Type) (*Schema, error) {
+	s := &Schema{typ: t, hash: r.hash.field, version: r.ver.field, attributes: r.attributes}
+	var err error
+	if s.hashType, err = keyType(t, r.hash); err != nil {
 		return nil, err
 	}
-	s.hash = hash.field
-	if rng != nil {
-		if s.rangeType, err = keyType(t, rng); err != nil {
+	if r.rng != nil {
+		if s.rangeType, err = keyType(t, r.rng); err != nil {
 			return nil, err
 		}
-		s.hasRange, s.rng = true, rng.field
+		s.hasRange, s.rng = true, r.rng.field
 	}
-	if s.maxVersion, err = versionMax(t, ver); err != nil {
+	if s.maxVersion, err = versionMax(t, r.ver); err != nil {
 		return nil, err
 	}
-	s.version = ver.field
 	return s, nil
-}
-
-// enumerate lists the stored fields of t the way attributevalue does:
-// exported fields, anonymous structs without a tag name flattened.
-func enumerate(t reflect.Type) ([]taggedField, error) {
-	var out []taggedField
-	type level struct {
-		t      reflect.Type
-		index  []int
-		path   string
-		viaPtr bool
-		// unexpPtr is the path of an embedded pointer to an unexported
-		// struct on the way here: attributevalue cannot allocate it and
-		// panics when it decodes a field below it.
-		unexpPtr string
-	}
-	queue := []level{{t: t}}
-	visited := map[reflect.Type]bool{}
-	for len(queue) > 0 {
-		var next []level
-		// A type embedded twice at the same depth is enumerated twice, so
-		// that its fields, which are ambiguous and which attributevalue
-		// drops, are reported as duplicates. Only types met at a shallower
-		// depth are skipped.
-		atDepth := map[reflect.Type]bool{}
-		for _, lv := range queue {
-			if visited[lv.t] {
-				continue
-			}
-			atDepth[lv.t] = true
-			for i := 0; i < lv.t.NumField(); i++ {
-				sf := lv.t.Field(i)
-				if !sf.IsExported() && !sf.Anonymous {
-					continue
-				}
-				tg, err := fieldTag(sf)
-				if err != nil {
-					reason := err.Error()
-					var te *tagError
-					if errors.As(err, &te) {
-						reason = fmt.Sprintf("tag %q: %s", te.tag, te.reason)
-					}
-					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name), Reason: reason}
-				}
-				if tg.skip {
-					continue
-				}
-				ft := sf.Type
-				ptr := false
-				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
-					ft, ptr = ft.Elem(), true
-				}
-				idx := append(append([]int(nil), lv.index...), i)
-				if sf.Anonymous && tg.name == "" && ft.Kind() == reflect.Struct {
-					if tg.hash || tg.rng || tg.version {
-						return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name),
-							Reason: "an embedded struct cannot be a key or the version; tag its fields instead"}
-					}
-					unexpPtr := lv.unexpPtr
-					if ptr && !sf.IsExported() && unexpPtr == "" {
-						unexpPtr = join(lv.path, sf.Name)
-					}
-					next = append(next, level{t: ft, index: idx, path: join(lv.path, sf.Name), viaPtr: lv.viaPtr || ptr, unexpPtr: unexpPtr})
-					continue
-				}
-				if !sf.IsExported() {
-					continue
-				}
-				if lv.unexpPtr != "" {
-					return nil, &SchemaError{Type: typeName(t), Field: lv.unexpPtr,
-						Reason: "an embedded pointer to an unexported struct type cannot be decoded; export the type or embed it by value"}
-				}
-				name := tg.name
-				if name == "" {
-					name = sf.Name
-				}
-				if strings.ContainsAny(name, "[]") {
-					return nil, &SchemaError{Type: typeName(t), Field: join(lv.path, sf.Name),
-						Reason: "attribute name " + quote(name) + " contains [ or ], which expressions read as a list index"}
-				}
-				out = append(out, taggedField{
-					field:  field{attr: name, goName: join(lv.path, sf.Name), index: idx, typ: sf.Type},
-					tag:    tg,
-					viaPtr: lv.viaPtr,
-				})
-			}
-		}
-		for lt := range atDepth {
-			visited[lt] = true
-		}
-		queue = next
-	}
-	return out, nil
-}
-
-// fieldTag reads the dynamo tag, falling back to the SDK's dynamodbav tag for
-// the name and skip flag, as attributevalue does.
-func fieldTag(sf reflect.StructField) (tag, error) {
-	// attributevalue ignores an empty tag under its TagKey and then goes by
-	// the dynamodbav tag.
-	if s, ok := sf.Tag.Lookup(TagKey); ok && s != "" {
-		return parseTag(s)
-	}
-	if s, ok := sf.Tag.Lookup("dynamodbav"); ok {
-		name, _, _ := strings.Cut(s, ",")
-		if name == "-" {
-			return tag{skip: true}, nil
-		}
-		return tag{name: name}, nil
-	}
-	return tag{}, nil
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
 
 var avMarshaler = reflect.TypeFor[attributevalue.Marshaler]()

@@ -1,8 +1,9 @@
 // Command transfer moves random amounts between accounts from many
 // goroutines, each transfer one transaction (two account updates and a
-// ledger entry), then checks the invariants: the total is unchanged, and
-// every transfer that returned nil is in the ledger exactly once (and no
-// other is). It prints commits, conflicts and DynamoDB requests per commit.
+// ledger entry), then checks that the total is unchanged. It prints
+// commits, conflicts and DynamoDB requests per commit. main_test.go also
+// checks that every transfer that returned nil is in the ledger exactly
+// once (and no other is).
 //
 //	go run ./examples/transfer [-workers 16] [-accounts 8] [-duration 5s]
 //
@@ -16,10 +17,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
@@ -43,6 +42,8 @@ type Entry struct {
 	Version int64  `dynamo:"version"`
 }
 
+const initial = 1000 // every account's opening balance
+
 var errInsufficient = errors.New("insufficient funds")
 
 func main() {
@@ -57,137 +58,150 @@ func main() {
 }
 
 func run(ctx context.Context, client *dynamodb.Client, requests *ddblocal.RequestCounter, workers, naccounts int, duration time.Duration) error {
+	b, err := openBank(ctx, client, naccounts)
+	if err != nil {
+		return err
+	}
+	requests.Reset()
+	elapsed := b.transferFor(ctx, workers, duration)
+	reqs := requests.Count()
+	total, err := b.total(ctx)
+	if err != nil {
+		return err
+	}
+	n := int64(len(b.committed))
+	fmt.Printf("workers %d, accounts %d, %v\n", workers, naccounts, elapsed.Round(time.Millisecond))
+	fmt.Printf("commits %d (%.0f/s), refused for funds %d, failed %d, conflicts %d\n", n, float64(n)/elapsed.Seconds(), b.refused, b.failed, b.conflicts)
+	fmt.Printf("requests %d: %.2f per commit\n", reqs, float64(reqs)/float64(max(n, 1)))
+	fmt.Printf("total %d (want %d)\n", total, initial*int64(naccounts))
+	if total != initial*int64(naccounts) || b.failed != 0 {
+		return fmt.Errorf("invariant broken")
+	}
+	fmt.Println("OK: money conserved")
+	return nil
+}
+
+// bank is n accounts, acct-0 to acct-<n-1>, a ledger of transfers, and a
+// tally of the transfers made.
+type bank struct {
+	client   *dynamodb.Client
+	accounts *repo.Repository[Account]
+	ledger   *repo.Repository[Entry]
+	n        int
+
+	mu                         sync.Mutex
+	committed                  map[string]Entry // the transfers that returned nil
+	refused, failed, conflicts int64
+}
+
+// openBank creates fresh tables and n accounts holding initial each.
+func openBank(ctx context.Context, client *dynamodb.Client, n int) (*bank, error) {
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	accounts, err := repo.New[Account](client, "transfer-accounts-"+suffix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ledger, err := repo.New[Entry](client, "transfer-ledger-"+suffix)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, t := range []func(context.Context) error{accounts.CreateTable, ledger.CreateTable} {
-		if err := t(ctx); err != nil {
-			return err
+	for _, create := range []func(context.Context) error{accounts.CreateTable, ledger.CreateTable} {
+		if err := create(ctx); err != nil {
+			return nil, err
 		}
 	}
-	const initial = 1000
-	for i := 0; i < naccounts; i++ {
-		if _, err := accounts.Create(ctx, Account{ID: fmt.Sprint("acct-", i), Balance: initial}); err != nil {
-			return err
+	for i := 0; i < n; i++ {
+		if _, err := accounts.Create(ctx, Account{ID: acct(i), Balance: initial}); err != nil {
+			return nil, err
 		}
 	}
+	return &bank{client: client, accounts: accounts, ledger: ledger, n: n, committed: map[string]Entry{}}, nil
+}
 
-	var conflicts atomic.Int64
-	countConflicts := func(o *repo.TxOptions) {
-		o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }
+// transferFor makes random transfers from workers goroutines until duration
+// has passed. It returns the time they took.
+func (b *bank) transferFor(ctx context.Context, workers int, duration time.Duration) time.Duration {
+	opts := func(o *repo.TxOptions) {
+		o.Observer.Conflict = func(repo.ConflictEvent) { b.mu.Lock(); b.conflicts++; b.mu.Unlock() }
 		o.Retry.MaxElapsedTime = time.Minute
 	}
-	var mu sync.Mutex
-	committed := map[string]Entry{}
-	var refused, failed atomic.Int64
-	requests.Reset()
 	start := time.Now()
-	deadline := start.Add(duration)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := 0; time.Now().Before(deadline); n++ {
-				from, to := rand.IntN(naccounts), rand.IntN(naccounts-1)
-				if to >= from {
-					to++
-				}
-				e := Entry{ID: fmt.Sprintf("w%d-%d", w, n), From: fmt.Sprint("acct-", from), To: fmt.Sprint("acct-", to), Amount: rand.Int64N(200) + 1}
-				err := repo.Transact(ctx, client, func(tx *repo.Tx) error {
-					src, dst, err := pair(tx, accounts, e.From, e.To)
-					if err != nil {
-						return err
-					}
-					if src.Balance < e.Amount {
-						return errInsufficient
-					}
-					src.Balance -= e.Amount
-					dst.Balance += e.Amount
-					if err := accounts.TxSave(tx, &src); err != nil {
-						return err
-					}
-					if err := accounts.TxSave(tx, &dst); err != nil {
-						return err
-					}
-					entry := e
-					return ledger.TxCreate(tx, &entry)
-				}, countConflicts)
-				switch {
-				case err == nil:
-					mu.Lock()
-					committed[e.ID] = e
-					mu.Unlock()
-				case errors.Is(err, errInsufficient):
-					refused.Add(1)
-				default:
-					failed.Add(1)
-					fmt.Println("transfer failed:", err)
-				}
+			for n := 0; time.Since(start) < duration; n++ {
+				e := b.randomEntry(fmt.Sprintf("w%d-%d", w, n))
+				err := repo.Transact(ctx, b.client, func(tx *repo.Tx) error { return b.transfer(tx, e) }, opts)
+				b.record(e, err)
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	reqs := requests.Count()
-
-	// Invariants.
-	total := int64(0)
-	for i := 0; i < naccounts; i++ {
-		a, err := accounts.Get(ctx, repo.Key(fmt.Sprint("acct-", i)))
-		if err != nil {
-			return err
-		}
-		total += a.Balance
-	}
-	stored := map[string]bool{}
-	pages := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{TableName: aws.String(ledger.Table()), ConsistentRead: aws.Bool(true)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, item := range page.Items {
-			var e Entry
-			if err := ledger.Schema().Unmarshal(item, &e); err != nil {
-				return err
-			}
-			if stored[e.ID] {
-				return fmt.Errorf("ledger entry %s stored twice", e.ID)
-			}
-			stored[e.ID] = true
-			if c, ok := committed[e.ID]; !ok || c.Amount != e.Amount {
-				return fmt.Errorf("ledger entry %+v was not returned as committed", e)
-			}
-		}
-	}
-	n := int64(len(committed))
-	fmt.Printf("workers %d, accounts %d, %v\n", workers, naccounts, elapsed.Round(time.Millisecond))
-	fmt.Printf("commits %d (%.0f/s), refused for funds %d, failed %d, conflicts %d\n", n, float64(n)/elapsed.Seconds(), refused.Load(), failed.Load(), conflicts.Load())
-	fmt.Printf("requests %d: %.2f per commit\n", reqs, float64(reqs)/float64(max(n, 1)))
-	fmt.Printf("total %d (want %d), ledger entries %d (want %d)\n", total, initial*int64(naccounts), len(stored), n)
-	if total != initial*int64(naccounts) || int64(len(stored)) != n || failed.Load() != 0 {
-		return fmt.Errorf("invariant broken")
-	}
-	fmt.Println("OK: money conserved, every committed transfer in the ledger exactly once")
-	return nil
+	return time.Since(start)
 }
 
-// pair reads two accounts through the transaction in one consistent
-// snapshot.
-func pair(tx *repo.Tx, accounts *repo.Repository[Account], from, to string) (Account, Account, error) {
-	items, found, err := accounts.TxGetMany(tx, repo.Key(from), repo.Key(to))
+// randomEntry is a transfer of 1 to 200 between two random accounts.
+func (b *bank) randomEntry(id string) Entry {
+	from, to := rand.IntN(b.n), rand.IntN(b.n-1)
+	if to >= from {
+		to++
+	}
+	return Entry{ID: id, From: acct(from), To: acct(to), Amount: rand.Int64N(200) + 1}
+}
+
+// transfer moves e.Amount from e.From to e.To and adds e to the ledger, in
+// tx: all three writes commit, or none. Transact may call it several times.
+func (b *bank) transfer(tx *repo.Tx, e Entry) error {
+	accts, found, err := b.accounts.TxGetMany(tx, repo.Key(e.From), repo.Key(e.To)) // one snapshot
 	if err != nil {
-		return Account{}, Account{}, err
+		return err
 	}
 	if !found[0] || !found[1] {
-		return Account{}, Account{}, fmt.Errorf("account missing")
+		return fmt.Errorf("account missing")
 	}
-	return items[0], items[1], nil
+	src, dst := &accts[0], &accts[1]
+	if src.Balance < e.Amount {
+		return errInsufficient
+	}
+	src.Balance -= e.Amount
+	dst.Balance += e.Amount
+	if err := b.accounts.TxSave(tx, src); err != nil {
+		return err
+	}
+	if err := b.accounts.TxSave(tx, dst); err != nil {
+		return err
+	}
+	return b.ledger.TxCreate(tx, &e)
 }
+
+// record tallies what Transact returned for transfer e.
+func (b *bank) record(e Entry, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == nil:
+		b.committed[e.ID] = e
+	case errors.Is(err, errInsufficient):
+		b.refused++
+	default:
+		b.failed++
+		fmt.Println("transfer failed:", err)
+	}
+}
+
+// total is the sum of all balances.
+func (b *bank) total(ctx context.Context) (int64, error) {
+	sum := int64(0)
+	for i := 0; i < b.n; i++ {
+		a, err := b.accounts.Get(ctx, repo.Key(acct(i)))
+		if err != nil {
+			return 0, err
+		}
+		sum += a.Balance
+	}
+	return sum, nil
+}
+
+func acct(i int) string { return fmt.Sprint("acct-", i) }

@@ -39,14 +39,26 @@ var freePort = func() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startJVM makes one attempt at running DynamoDB Local from dir.
+// startJVM makes one attempt at running DynamoDB Local from dir: on a free
+// port, until it answers ListTables.
 func startJVM(ctx context.Context, java, dir string) (*Instance, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("ddblocal: picking a free port: %w", err)
 	}
-	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	inst := newJVM(java, dir, port)
+	if err := inst.launch(); err != nil {
+		return nil, fmt.Errorf("ddblocal: starting %s: %w", java, err)
+	}
+	if err := inst.awaitReady(ctx, port); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
 
+// newJVM returns an Instance for DynamoDB Local from dir on port, in
+// memory, its output kept in a tail buffer. It does not start it.
+func newJVM(java, dir string, port int) *Instance {
 	cmd := exec.Command(java, javaHeap,
 		"-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
@@ -58,84 +70,116 @@ func startJVM(ctx context.Context, java, dir string) (*Instance, error) {
 	cmd.Stderr = logBuf
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	return &Instance{Endpoint: endpoint, cmd: cmd, log: logBuf, done: make(chan struct{})}
+}
 
-	inst := &Instance{Endpoint: endpoint, cmd: cmd, log: logBuf, done: make(chan struct{})}
-
-	// The process is started and waited for on one locked OS thread: on Linux
-	// the parent-death signal fires when the thread that forked the child
-	// exits, and a locked thread is not retired while its goroutine lives.
+// launch starts the JVM and returns; a goroutine waits for it to exit,
+// then sets waitErr and closes done.
+//
+// The process is started and waited for on one locked OS thread: on Linux
+// the parent-death signal fires when the thread that forked the child
+// exits, and a locked thread is not retired while its goroutine lives.
+func (i *Instance) launch() error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
+		if err := i.cmd.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
-		inst.waitErr = cmd.Wait()
-		close(inst.done)
+		i.waitErr = i.cmd.Wait()
+		close(i.done)
 	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("ddblocal: starting %s: %w", java, err)
-	}
+	return <-started
+}
 
-	fail := func(format string, args ...any) (*Instance, error) {
-		inst.kill()
-		return nil, fmt.Errorf("ddblocal: DynamoDB Local (%s) %s; last output:\n%s",
-			endpoint, fmt.Sprintf(format, args...), inst.log.Tail(logTailLines))
-	}
-
-	client := NewClient(endpoint, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+// awaitReady polls the JVM on port until it answers ListTables. It fails,
+// killing the JVM, if the JVM exits, ctx ends or startTimeout passes; if
+// the JVM exited because port was taken, it returns errPortTaken.
+func (i *Instance) awaitReady(ctx context.Context, port int) error {
+	client := noRetryClient(i.Endpoint)
 	deadline := time.Now().Add(startTimeout)
 	for {
-		select {
-		case <-inst.done:
-			if inst.log.Contains("BindException", "Address already in use", "Failed to bind") {
-				return nil, fmt.Errorf("%w: %d (%v)", errPortTaken, port, inst.waitErr)
-			}
-			return fail("exited during startup (%v)", inst.waitErr)
-		default:
+		if i.exited() {
+			return i.exitedDuringStartup(port)
 		}
-
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := client.ListTables(pctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
-		cancel()
-		if err == nil {
-			select {
-			case <-inst.done:
-				// Something else answered on our port while our JVM died.
-				return fail("exited during startup (%v) although the port answered", inst.waitErr)
-			default:
-				return inst, nil
-			}
+		err := listOneTable(ctx, client)
+		switch {
+		case err == nil && i.exited():
+			// Something else answered on our port while our JVM died.
+			return i.startupFailure("exited during startup (%v) although the port answered", i.waitErr)
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return i.startupFailure("was not ready when the context ended (%v); last ListTables error: %v", ctx.Err(), err)
+		case time.Now().After(deadline):
+			return i.startupFailure("did not answer ListTables within %v; last error: %v", startTimeout, err)
 		}
-		if ctx.Err() != nil {
-			return fail("was not ready when the context ended (%v); last ListTables error: %v", ctx.Err(), err)
-		}
-		if time.Now().After(deadline) {
-			return fail("did not answer ListTables within %v; last error: %v", startTimeout, err)
-		}
-
-		t := time.NewTimer(pollInterval)
-		select {
-		case <-t.C:
-		case <-inst.done:
-		case <-ctx.Done():
-		}
-		t.Stop()
+		i.pause(ctx)
 	}
+}
+
+// exited reports whether the JVM has exited.
+func (i *Instance) exited() bool {
+	select {
+	case <-i.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// exitedDuringStartup explains why the JVM exited before it answered:
+// errPortTaken if its log says it could not bind port.
+func (i *Instance) exitedDuringStartup(port int) error {
+	if i.log.Contains("BindException", "Address already in use", "Failed to bind") {
+		return fmt.Errorf("%w: %d (%v)", errPortTaken, port, i.waitErr)
+	}
+	return i.startupFailure("exited during startup (%v)", i.waitErr)
+}
+
+// startupFailure kills the JVM and returns an error saying what went wrong,
+// with the tail of its output.
+func (i *Instance) startupFailure(format string, args ...any) error {
+	i.kill()
+	return fmt.Errorf("ddblocal: DynamoDB Local (%s) %s; last output:\n%s",
+		i.Endpoint, fmt.Sprintf(format, args...), i.log.Tail(logTailLines))
+}
+
+// pause waits pollInterval, or less if the JVM exits or ctx ends.
+func (i *Instance) pause(ctx context.Context) {
+	t := time.NewTimer(pollInterval)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-i.done:
+	case <-ctx.Done():
+	}
+}
+
+// noRetryClient returns a client for endpoint whose calls are not retried.
+func noRetryClient(endpoint string) *dynamodb.Client {
+	return NewClient(endpoint, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+}
+
+// listOneTable calls ListTables, giving up after 2 s.
+func listOneTable(ctx context.Context, client *dynamodb.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	return err
 }
 
 // ping waits up to timeout for endpoint to answer ListTables.
 func ping(ctx context.Context, endpoint string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := NewClient(endpoint, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+	client := noRetryClient(endpoint)
 	for {
-		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := client.ListTables(actx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
-		acancel()
+		err := listOneTable(ctx, client)
 		if err == nil {
 			return nil
 		}
