@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ddbocc/ddbocc/internal/wait"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
@@ -83,13 +84,5 @@ func (s *store) within(ctx context.Context, d time.Duration) (context.Context, f
 // sleep waits d on the store's clock, or until ctx is done: it then
 // returns ctx's error.
 func (s *store) sleep(ctx context.Context, d time.Duration) error {
-	fired := make(chan struct{})
-	stop := s.clock.AfterFunc(d, func() { close(fired) })
-	select {
-	case <-fired:
-		return nil
-	case <-ctx.Done():
-		stop()
-		return ctx.Err()
-	}
+	return wait.Sleep(ctx, s.clock.AfterFunc, d)
 }

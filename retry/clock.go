@@ -3,6 +3,8 @@ package retry
 import (
 	"context"
 	"time"
+
+	"github.com/ddbocc/ddbocc/internal/wait"
 )
 
 // Clock is a time source: wall-clock and monotonic time, and timers. [Do]
@@ -36,13 +38,5 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool { return tim
 
 // sleep waits d on clk, or until ctx is done: it then returns ctx's error.
 func sleep(ctx context.Context, clk Clock, d time.Duration) error {
-	fired := make(chan struct{})
-	stop := clk.AfterFunc(d, func() { close(fired) })
-	select {
-	case <-fired:
-		return nil
-	case <-ctx.Done():
-		stop()
-		return ctx.Err()
-	}
+	return wait.Sleep(ctx, clk.AfterFunc, d)
 }
