@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,10 +227,18 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 	for time.Now().UnixNano() < deadline && bg.Err() == nil {
 		key := rng.IntN(linKeys)
 		k := repo.Key(fmt.Sprintf("k%d", key))
-		var amb bool
+		// amb: a delete or create request met an ambiguous fault, or its
+		// answer was lost for another reason (the client's timeout on a
+		// loaded machine), so it may have been applied unseen.
+		var amb atomic.Bool
 		ctx := faults.WithReport(bg, func(op string, d faults.Decision) {
 			if (op == "DeleteItem" || op == "PutItem") && (d.Fault != faults.None && d.Fault != faults.Throttle || d.ServerDelay > 0) {
-				amb = true
+				amb.Store(true)
+			}
+		})
+		ctx = faults.WithLost(ctx, func(op string) {
+			if op == "DeleteItem" || op == "PutItem" {
+				amb.Store(true)
 			}
 		})
 		op := linOp{Client: client, Key: key, Call: time.Now().UnixNano()}
@@ -277,7 +286,7 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 			}
 			op = linOp{Client: client, Key: key, Kind: "delete", Arg: a.Version, Call: time.Now().UnixNano()}
 			err = r.Delete(ctx, a)
-			op.Ambiguous = amb
+			op.Ambiguous = amb.Load()
 		}
 		op.Return = time.Now().UnixNano()
 		op.Status = status(err)

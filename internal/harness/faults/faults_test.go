@@ -275,3 +275,26 @@ func TestSlow(t *testing.T) {
 		t.Fatal("slow PutItem not stored")
 	}
 }
+
+// WithLost reports every request whose answer did not reach the caller:
+// an injected drop, and the client's own timeout with no fault injected
+// (a loaded machine); an answered request is not reported.
+func TestWithLost(t *testing.T) {
+	t.Parallel()
+	table := ddblocal.NewTable(t, ddblocal.Client(t))
+	var lost []string
+	ctx := faults.WithLost(context.Background(), func(op string) { lost = append(lost, op) })
+
+	client, _ := faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1})
+	if err := put(ctx, client, table, "answered", 1, noRetry); err != nil || len(lost) != 0 {
+		t.Fatalf("answered PutItem: %v, reported lost: %v", err, lost)
+	}
+	client, _ = faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, Drop: 1})
+	if err := put(ctx, client, table, "dropped", 1, noRetry); err == nil || len(lost) != 1 || lost[0] != "PutItem" {
+		t.Fatalf("dropped PutItem: %v, reported lost: %v", err, lost)
+	}
+	client, _ = faults.Client(ddblocal.Endpoint(t), faults.Config{Seed: 1, ClientTimeout: time.Microsecond})
+	if err := put(ctx, client, table, "timed-out", 1, noRetry); err == nil || len(lost) < 2 {
+		t.Fatalf("PutItem past the client's timeout, no fault injected: %v, reported lost: %v", err, lost)
+	}
+}

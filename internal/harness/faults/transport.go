@@ -123,9 +123,22 @@ func (t *Transport) Script(fs ...Fault) {
 	t.script = append(t.script, fs...)
 }
 
-// RoundTrip implements [http.RoundTripper].
+// RoundTrip implements [http.RoundTripper]. A request whose answer does
+// not reach the caller is reported to [WithLost]'s callback.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	op := Operation(req)
+	resp, err := t.roundTrip(req, op)
+	if err != nil {
+		reportLost(req, op)
+		return nil, err
+	}
+	if resp.Body != nil {
+		resp.Body = lostBody{resp.Body, func() { reportLost(req, op) }}
+	}
+	return resp, nil
+}
+
+func (t *Transport) roundTrip(req *http.Request, op string) (*http.Response, error) {
 	t.mu.Lock()
 	t.stats.Requests++
 	t.mu.Unlock()
