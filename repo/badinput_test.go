@@ -97,6 +97,24 @@ func TestBadInputSweep(t *testing.T) {
 			}
 			return nil
 		}, repo.ErrInvalidArgument},
+		bad{"Query/unbounded retry policy", func() error {
+			for _, err := range accounts.Query(ok, "a1", func(o *repo.QueryOptions) { o.Retry.MaxAttempts, o.Retry.MaxElapsedTime = 0, 0 }) {
+				return err
+			}
+			return nil
+		}, repo.ErrInvalidArgument},
+		bad{"Query/range value of wrong type", func() error {
+			for _, err := range entries.Query(ok, "u1", func(o *repo.QueryOptions) { o.Range = repo.RangeGreater(true) }) {
+				return err
+			}
+			return nil
+		}, repo.ErrInvalidArgument},
+		bad{"Query/range on a type without a range key", func() error {
+			for _, err := range accounts.Query(ok, "a1", func(o *repo.QueryOptions) { o.Range = repo.RangeEquals("x") }) {
+				return err
+			}
+			return nil
+		}, repo.ErrInvalidArgument},
 		bad{"Update/nil fn", func() error { _, err := accounts.Update(ok, repo.Key("a1"), nil); return err }, repo.ErrInvalidArgument},
 		bad{"Create/empty hash", func() error { _, err := accounts.Create(ok, Account{}); return err }, repo.ErrInvalidArgument},
 		bad{"Create/non-zero version", func() error { _, err := accounts.Create(ok, Account{ID: "x", Version: 2}); return err }, repo.ErrInvalidArgument},
