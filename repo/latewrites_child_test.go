@@ -29,14 +29,32 @@ import (
 
 const lwChildEnv = "DDBOCC_LW_CHILD"
 
-// lwItem is the item of the suite: every write stores the id of the call
-// that made it in Last, so the stream tells which call each write was.
+// lwItem is the item of the suite: every change stores the id of the call
+// that made it in Last and appends it to Ids, so the stream tells which
+// calls each write was (several, for combined Updates).
 type lwItem struct {
-	ID      string `dynamo:"id,hash"`
-	N       int64  `dynamo:"n"`
-	Last    string `dynamo:"last"`
-	Version int64  `dynamo:"version"`
+	ID      string   `dynamo:"id,hash"`
+	N       int64    `dynamo:"n"`
+	Last    string   `dynamo:"last"`
+	Ids     []string `dynamo:"ids"`
+	Version int64    `dynamo:"version"`
 }
+
+// lwKeepIDs bounds lwItem.Ids: more than a write combines.
+const lwKeepIDs = 128
+
+// mark is call id's change of a: N moves on by one, and id is recorded.
+func (a *lwItem) mark(id string) {
+	a.N++
+	a.Last = id
+	a.Ids = append(a.Ids, id)
+	if len(a.Ids) > lwKeepIDs {
+		a.Ids = a.Ids[len(a.Ids)-lwKeepIDs:]
+	}
+}
+
+// lwNew is a new item created by call id.
+func lwNew(key, id string) lwItem { return lwItem{ID: key, Last: id, Ids: []string{id}} }
 
 // lwScenario is one scenario of TestLateWrites. It is plain data, so that
 // a child gets it as JSON.
@@ -197,7 +215,7 @@ func (p *lwProc) worker(ctx context.Context, g int, op lwOp) []lwCall {
 // update increments a key's N and stores the call id.
 func (p *lwProc) update(ctx context.Context, rng *rand.Rand, id string) []lwCall {
 	key := p.key(rng)
-	a, err := p.items.Update(ctx, repo.Key(key), func(a *lwItem) error { a.N++; a.Last = id; return nil }, p.opts...)
+	a, err := p.items.Update(ctx, repo.Key(key), func(a *lwItem) error { a.mark(id); return nil }, p.opts...)
 	return []lwCall{lwResult(id, "update", []string{key}, a, err)}
 }
 
@@ -207,8 +225,7 @@ func (p *lwProc) save(ctx context.Context, rng *rand.Rand, id string) []lwCall {
 	key := p.key(rng)
 	a, err := p.items.Get(ctx, repo.Key(key))
 	if err == nil {
-		a.N++
-		a.Last = id
+		a.mark(id)
 		a, err = p.items.Save(ctx, a, p.opts...)
 	}
 	return []lwCall{lwResult(id, "save", []string{key}, a, err)}
@@ -226,7 +243,7 @@ func (p *lwProc) mixed(ctx context.Context, rng *rand.Rand, id string) []lwCall 
 		return []lwCall{lwResult(id, "get", []string{key}, a, err)}
 	case r < 19:
 		key := p.key(rng)
-		a, err := p.items.Create(ctx, lwItem{ID: key, Last: id}, p.opts...)
+		a, err := p.items.Create(ctx, lwNew(key, id), p.opts...)
 		return []lwCall{lwResult(id, "create", []string{key}, a, err)}
 	}
 	key := p.key(rng)
@@ -247,7 +264,7 @@ func (p *lwProc) delete(ctx context.Context, id string, a lwItem) lwCall {
 
 // createDelete creates a key of its own, then deletes it: two calls.
 func (p *lwProc) createDelete(ctx context.Context, _ *rand.Rand, id string) []lwCall {
-	a, err := p.items.Create(ctx, lwItem{ID: id, Last: id}, p.opts...)
+	a, err := p.items.Create(ctx, lwNew(id, id), p.opts...)
 	c := lwResult(id, "create", []string{id}, a, err)
 	switch {
 	case err == nil:
@@ -274,8 +291,7 @@ func (p *lwProc) tx(ctx context.Context, rng *rand.Rand, id string) []lwCall {
 			if !found[j] {
 				return fmt.Errorf("%s: %w", keys[j], repo.ErrNotFound)
 			}
-			items[j].N++
-			items[j].Last = id
+			items[j].mark(id)
 			if err := p.items.TxSave(tx, &items[j]); err != nil {
 				return err
 			}

@@ -33,7 +33,7 @@ type loop[T any] struct {
 	polls  int            // reads that found a lost create or delete not landed yet
 	writer string         // the key of the call's writer slot (writers.go)
 	result T
-	after  versioned.Item // the stored item after success, when known
+	after  func() versioned.Item // after success: the stored item, computed on demand; nil when unknown
 }
 
 func (l *loop[T]) run(ctx context.Context) (T, error) {
@@ -69,8 +69,9 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 	return err
 }
 
-// succeed ends the call with value; after is the stored item, if known.
-func (l *loop[T]) succeed(value T, after versioned.Item) {
+// succeed ends the call with value; after gives the stored item, if known
+// (it is only computed when a local Update waits to take it).
+func (l *loop[T]) succeed(value T, after func() versioned.Item) {
 	l.result, l.after = value, after
 	l.plan, l.lost = nil, nil
 }
@@ -93,7 +94,7 @@ func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
 		return false, retry.MarkPermanent(err)
 	}
 	if p.skip {
-		l.succeed(p.value, l.cur)
+		l.succeed(p.value, itemIs(l.cur))
 		return true, nil
 	}
 	l.plan = p
@@ -105,7 +106,7 @@ func (l *loop[T]) sendPlan(ctx context.Context, n int) error {
 	w := l.plan.sending(l.o.rules.writeID(), l.writer)
 	err := l.send(ctx, w)
 	if err == nil {
-		l.succeed(l.plan.value, w.after())
+		l.succeed(l.plan.value, w.after)
 		return nil
 	}
 	var ccf *types.ConditionalCheckFailedException
@@ -179,4 +180,9 @@ func (l *loop[T]) conflict(p *plan[T], n int) error {
 		return ce
 	}
 	return retry.MarkPermanent(ce)
+}
+
+// itemIs returns item, for [loop.succeed].
+func itemIs(item versioned.Item) func() versioned.Item {
+	return func() versioned.Item { return item }
 }

@@ -83,7 +83,7 @@ func (l *loop[T]) canResend() bool { return l.o.rules.resend(l.plan.kind) }
 // sent describes the plan's writes whose answers were lost.
 func (l *loop[T]) sent() sentWrites {
 	p := l.plan
-	return sentWrites{kind: p.kind, base: p.base, baseIDs: p.baseIDs, ids: l.lost, writer: l.writer}
+	return sentWrites{kind: p.kind, base: p.base, next: p.next, baseIDs: p.baseIDs, ids: l.lost, writer: l.writer}
 }
 
 // fate decides from the stored item cur what became of the lost writes.
@@ -109,7 +109,7 @@ func (l *loop[T]) settle(cur versioned.Item) (done bool, err error) {
 	f := l.o.rules.fate(l.fate(cur), l.plan.kind)
 	switch f {
 	case applied:
-		l.succeed(l.plan.value, cur)
+		l.succeed(l.plan.value, itemIs(cur))
 		return true, nil
 	case dead:
 		l.plan, l.lost = nil, nil
@@ -168,7 +168,7 @@ func (l *loop[T]) finish(ctx context.Context, err error) error {
 		if cur, rerr := l.r.getRaw(ctx, l.key, true); rerr == nil {
 			switch f = l.fate(cur); f {
 			case applied:
-				l.succeed(l.plan.value, cur)
+				l.succeed(l.plan.value, itemIs(cur))
 				return nil
 			case dead:
 				return err

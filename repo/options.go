@@ -30,6 +30,14 @@ type Options struct {
 	// Share one Repository per table in a process to get the benefit.
 	DisableLocalQueue bool
 
+	// DisableCombining turns off write combining: by default, when several
+	// Updates of one key wait in the local queue, the one whose turn it is
+	// applies all their fns, in arrival order, to one copy and stores the
+	// result in one conditional write (see [Repository.Update]). With it
+	// set, each Update writes on its own turn. No effect with
+	// DisableLocalQueue.
+	DisableCombining bool
+
 	// Observer is told of conflicts and retries. Default: no observer.
 	Observer Observer
 

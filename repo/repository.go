@@ -27,6 +27,9 @@ type Repository[T any] struct {
 	schema *versioned.Schema
 	opts   Options
 	queue  turns.Set[versioned.Item] // local queue of Updates per key, handing on the stored item
+	// combining holds the Updates waiting in queue, for write combining
+	// (combine.go).
+	combining combiner[T]
 	// writers hands out the writer slots of running calls (writers.go).
 	writers *writerSlots
 }

@@ -164,7 +164,7 @@ func (tx *Tx) cancelled(tc *types.TransactionCanceledException) *TxError {
 		}
 		if op.kind.versionedWrite() {
 			writes++
-			if f.raw != nil && writeIDs(f.raw, op.w.ids.attr)[op.w.base+1] == op.w.id {
+			if f.raw != nil && writeIDs(f.raw, op.w.ids.attr)[op.w.next] == op.w.id {
 				ours++
 			}
 		}

@@ -30,9 +30,18 @@ import (
 // again only once none of them can; see docs/guarantees.md.
 //
 // Updates of one key through one Repository queue locally (internal/turns)
-// and run one at a time; each hands the item it stored to the next, which applies its fn to
-// it without reading (see Options.DisableLocalQueue). So fn must not call
-// Update for the same key on the same Repository: it would wait for itself.
+// and run one at a time; each hands the item it stored to the next, which
+// applies its fn to it without reading (see Options.DisableLocalQueue). So
+// fn must not call Update for the same key on the same Repository: it
+// would wait for itself. Updates that wait together are combined (see
+// Options.DisableCombining; only calls without per-call options): the one
+// whose turn it is runs their fns in arrival order, each on a fresh copy of
+// the state the ones before it left, and stores the result in one write.
+// Each caller gets the state right after its own fn, with a version of its
+// own; an fn that fails, returns NoChange or would make the item too large
+// drops out alone, as does a caller whose ctx ends before its fn runs. A
+// caller whose fn is in a write gets that write's outcome, even if its ctx
+// ends meanwhile; the write goes on while any caller of it still waits.
 // Update blocks until done; cancelling ctx stops it between attempts
 // and abandons a request in flight. Safe for concurrent use.
 func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error, optFns ...func(*Options)) (T, error) {
@@ -43,6 +52,11 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	o, key, err := r.beginKey(ctx, k, optFns)
 	if err != nil {
 		return zero, err
+	}
+	if !o.DisableLocalQueue && !o.DisableCombining && len(optFns) == 0 {
+		// Only calls with the repository's options are combined: one
+		// write goes out under one set of options (guards, retry policy).
+		return r.updateCombined(ctx, o, key, fn)
 	}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
 	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn) }
@@ -57,11 +71,10 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 		l.cur, l.known = last, true
 	}
 	t, err := l.run(ctx)
-	var last versioned.Item
-	if err == nil {
-		last = l.after
+	if err != nil {
+		l.after = nil
 	}
-	turn.End(last)
+	turn.EndWith(l.after)
 	return t, err
 }
 

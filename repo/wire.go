@@ -87,7 +87,7 @@ func (w write) createItem() versioned.Item {
 		item[k] = v
 	}
 	if w.id != "" {
-		item[w.ids.attr] = idMap(write{id: w.id, ids: w.ids})
+		item[w.ids.attr] = idMap(write{next: 1, id: w.id, ids: w.ids})
 	}
 	return item
 }
@@ -249,7 +249,7 @@ func setWriteID(u expression.UpdateBuilder, w write) expression.UpdateBuilder {
 		return u.Set(attr, expression.Value(idMap(w)))
 	}
 	entry := func(k string) expression.NameBuilder { return attr.AppendName(expression.NameNoDotSplit(k)) }
-	version := w.base + 1
+	version := w.next
 	u = u.Set(entry(strconv.FormatInt(version, 10)), expression.Value(&types.AttributeValueMemberS{Value: w.id}))
 	for _, v := range dropIDs(w.baseIDs, version, w.ids.keep) {
 		u = u.Remove(entry(strconv.FormatInt(v, 10)))

@@ -33,6 +33,7 @@ type write struct {
 	key     versioned.Item
 	kind    writeKind
 	base    int64            // the version conditioned on (0: create, delete by key, overwrite)
+	next    int64            // the version it stores: base+1, or base+n for n combined Updates
 	baseIDs map[int64]string // the write ids of the base item; nil when unknown
 	old     versioned.Item   // the stored item it is based on; nil for a blind write
 	item    versioned.Item   // the new item (create, save, overwrite)
@@ -51,7 +52,7 @@ type idOptions struct {
 // stored item old (nil when not known) at version base.
 func (r *Repository[T]) newWrite(kind writeKind, key versioned.Item, base int64, old, item versioned.Item) write {
 	w := write{table: r.table, schema: r.schema, key: key, kind: kind, base: base, old: old, item: item,
-		ids: idOptions{attr: r.opts.WriteIDAttribute, keep: r.opts.WriteIDs}}
+		next: base + 1, ids: idOptions{attr: r.opts.WriteIDAttribute, keep: r.opts.WriteIDs}}
 	if old != nil {
 		w.baseIDs = writeIDs(old, w.ids.attr)
 	}

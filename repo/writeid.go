@@ -96,7 +96,7 @@ func sortedIDs(base map[int64]string) []int64 {
 // of its base (keptIDs) plus its own, and the kept writer entries plus its
 // writer's.
 func idMap(w write) *types.AttributeValueMemberM {
-	version := w.base + 1
+	version := w.next
 	vs := keptIDs(w.baseIDs, version, w.ids.keep)
 	m := make(map[string]types.AttributeValue, len(vs)+1)
 	for _, v := range vs {
@@ -163,6 +163,7 @@ func (f fate) String() string {
 type sentWrites struct {
 	kind    writeKind
 	base    int64            // the version conditioned on (0: create)
+	next    int64            // the version they store
 	baseIDs map[int64]string // the ids of the base item; nil for a blind write
 	ids     []string
 	writer  string // the key of the call's writer slot; "" for none
@@ -206,7 +207,8 @@ func createFate(w sentWrites, cur versioned.Item, attr string) fate {
 }
 
 // saveFate: a write conditioned on version base (and, when known, on the id
-// stored with it). It is stored if our id is under base+1; it never will be
+// stored with it) that stores version next: base+1, or more for a combined
+// write (combine.go). It is stored if our id is under next; it never will be
 // once base was superseded by a write that is not ours in the same
 // incarnation of the item.
 func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string) fate {
@@ -214,7 +216,7 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 		return unknown // never stored, or stored and deleted since
 	}
 	ids, ws := writeIDs(cur, attr), writerEntries(cur, attr)
-	next := w.base + 1
+	next := w.next
 	mine, wrote := ws[w.writer]
 	if w.has(ids[next]) || (w.writer != "" && w.has(mine.id)) {
 		return applied
@@ -233,7 +235,7 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 		return notYet
 	}
 	if _, ok := ids[next]; ok || retained(ids, next) {
-		// Another write made version base+1: one that stores ids under
+		// Another write superseded base: one that stores ids under
 		// another id, or one that stores none (ours would be in the map).
 		return dead
 	}
@@ -241,7 +243,7 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 		// Our writer slot's entry shows no write of ours, and would.
 		return dead
 	}
-	return unknown // the entry of base+1 was dropped: too many writes since
+	return unknown // the entry of next was dropped: too many writes since
 }
 
 // sameIncarnation reports whether the id map cur belongs to the same

@@ -40,10 +40,12 @@ func TestSentFate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An Update based on version 3 (id x), first entry 1 (id f).
-	upd := sentWrites{kind: kindSave, base: 3, baseIDs: map[int64]string{1: "f", 3: "x"}, ids: []string{"me", "me2"}}
-	blind := sentWrites{kind: kindSave, base: 3, ids: []string{"me"}}
+	upd := sentWrites{kind: kindSave, base: 3, next: 4, baseIDs: map[int64]string{1: "f", 3: "x"}, ids: []string{"me", "me2"}}
+	blind := sentWrites{kind: kindSave, base: 3, next: 4, ids: []string{"me"}}
 	create := sentWrites{kind: kindCreate, ids: []string{"me"}}
 	del := sentWrites{kind: kindDelete, base: 3}
+	// Three combined Updates based on version 3: the write stores 6.
+	comb := sentWrites{kind: kindSave, base: 3, next: 6, baseIDs: map[int64]string{1: "f", 3: "x"}, ids: []string{"me"}}
 	// The same Update by writer slot ~me.
 	slot := upd
 	slot.writer = "~me"
@@ -81,6 +83,11 @@ func TestSentFate(t *testing.T) {
 		{"blind save: map replaced by the write that made base+1", blind, stored(5, map[int64]string{4: "other", 5: "y"}, "!", "4"), dead},
 		{"blind save: our write replaced the map", blind, stored(6, map[int64]string{4: "me", 6: "y"}, "!", "4"), applied},
 		{"blind save: base+1 dropped", blind, stored(9, map[int64]string{2: "a", 8: "b", 9: "c"}), unknown},
+		{"combined: our id under base+3", comb, stored(8, map[int64]string{1: "f", 3: "x", 6: "me", 7: "y", 8: "z"}), applied},
+		{"combined: still at the base", comb, stored(3, map[int64]string{1: "f", 3: "x"}), notYet},
+		{"combined: another write made base+1", comb, stored(5, map[int64]string{1: "f", 3: "x", 4: "o", 5: "p"}), dead},
+		{"combined: another combined write jumped past base+3", comb, stored(7, map[int64]string{1: "f", 3: "x", 7: "o"}), dead},
+		{"combined: another combined write made base+3", comb, stored(6, map[int64]string{1: "f", 3: "x", 6: "o"}), dead},
 		{"create: nothing stored: may still land", create, nil, notYet},
 		{"create: ours", create, stored(2, map[int64]string{1: "me", 2: "y"}), applied},
 		{"create: someone else's (first, or after ours was deleted)", create, stored(1, map[int64]string{1: "other"}), unknown},
@@ -108,7 +115,7 @@ func TestIDMapBounds(t *testing.T) {
 	if got := keptIDs(base, 6, 1); !slices.Equal(got, []int64{1}) {
 		t.Errorf("keptIDs(keep 1) = %v, want [1]", got)
 	}
-	m := idMap(write{baseIDs: base, base: 5, id: "f", ids: idOptions{keep: 3}})
+	m := idMap(write{baseIDs: base, base: 5, next: 6, id: "f", ids: idOptions{keep: 3}})
 	if len(m.Value) != 4 || m.Value["6"].(*types.AttributeValueMemberS).Value != "f" || m.Value["4"] == nil || m.Value["1"] == nil {
 		t.Errorf("idMap = %v, want entries 1, 4, 5, 6", m.Value)
 	}

@@ -91,14 +91,20 @@ func (t *Turn[V]) Take() V {
 }
 
 // End ends the turn, handing v to the next turn on the key if one is
-// waiting (v is dropped otherwise). Call it once.
-func (t *Turn[V]) End(v V) {
+// waiting (v is dropped otherwise). Call it, or EndWith, once.
+func (t *Turn[V]) End(v V) { t.EndWith(func() V { return v }) }
+
+// EndWith is End with v = f(), which it calls only if a turn is waiting to
+// take it (with the Set's lock held: f must be quick and must not use the
+// Set). A nil f hands on nothing.
+func (t *Turn[V]) EndWith(f func() V) {
 	s := t.s
 	s.mu.Lock()
+	var v V
 	if t.l.n--; t.l.n == 0 {
 		delete(s.m, t.key)
-		var zero V
-		v = zero
+	} else if f != nil {
+		v = f()
 	}
 	t.l.handed = v
 	s.mu.Unlock()
