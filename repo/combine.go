@@ -138,7 +138,7 @@ func (r *Repository[T]) runBatch(o Options, key, last versioned.Item, batch []*c
 	ctx, stop := whileAnyLive(batch)
 	defer stop()
 	b := &batchRun[T]{r: r, key: key, open: batch}
-	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true, build: b.plan}
+	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true, rivals: true, build: b.plan}
 	if last != nil {
 		l.cur, l.known = last, true
 	}

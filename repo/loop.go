@@ -24,7 +24,13 @@ type loop[T any] struct {
 	read bool // the plan needs the stored item
 	// retryConflicts: a conflict re-reads (from ALL_OLD) and re-plans.
 	retryConflicts bool
-	build          func(cur versioned.Item) (*plan[T], error)
+	// rivals: this call is its process's only write in flight on the key
+	// (the local queue), so a conflict is answered at once from ALL_OLD,
+	// up to maxRivalRounds times, instead of after the policy's backoff
+	// (rivals.go).
+	rivals bool
+	rounds int // conflicts answered at once so far
+	build  func(cur versioned.Item) (*plan[T], error)
 
 	cur    versioned.Item // the stored item as last seen; nil when none
 	known  bool           // cur is known
@@ -65,6 +71,10 @@ func (l *loop[T]) attempt(ctx context.Context, n int) error {
 	err := l.sendPlan(ctx, n)
 	if err != nil && l.resendNow(ctx) {
 		err = l.sendPlan(ctx, n)
+	}
+	if l.againNow(ctx, err) {
+		l.rounds++
+		return rivalConflict{err}
 	}
 	return err
 }

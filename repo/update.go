@@ -70,6 +70,7 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	if last := turn.Take(); last != nil {
 		l.cur, l.known = last, true
 	}
+	l.rivals = true
 	t, err := l.run(ctx)
 	if err != nil {
 		l.after = nil

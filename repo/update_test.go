@@ -160,6 +160,8 @@ func TestUpdateCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	accounts := newRepo[Account](t, e, func(o *repo.Options) {
 		o.Retry = retry.Policy{InitialInterval: time.Hour, MaxInterval: time.Hour, Multiplier: 1, MaxAttempts: 5}
+		// Unqueued: a queued Update answers a conflict at once (rivals.go).
+		o.DisableLocalQueue = true
 		// Cancel as the loop goes to sleep for up to an hour after a conflict.
 		o.Observer.Retry = func(repo.RetryEvent) { time.AfterFunc(10*time.Millisecond, cancel) }
 	})

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -92,7 +93,9 @@ func unmark(err error) error {
 // Do calls op until it returns nil, returns an error whose [Class] is
 // [Permanent], the policy is spent, or ctx is done. op receives ctx and the
 // 1-based attempt number. [Conflict] and [Transient] errors are retried after
-// the delay drawn from p (see [Policy]).
+// the delay drawn from p (see [Policy]); one that has a method RetryNow()
+// bool returning true is retried at once, still counting as an attempt,
+// and the backoff does not advance.
 //
 // Do returns:
 //   - nil when an attempt succeeds;
@@ -153,8 +156,8 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int)
 		if p.MaxAttempts > 0 && n >= p.MaxAttempts {
 			return &ExhaustedError{Attempts: n, Elapsed: elapsed, Last: err}
 		}
-		delay := b.NextBackOff()
-		if delay == backoff.Stop {
+		delay, ok := nextDelay(p, b, err, elapsed)
+		if !ok {
 			return &ExhaustedError{Attempts: n, Elapsed: elapsed, Last: err}
 		}
 		if o.OnRetry != nil {
@@ -164,6 +167,23 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context, attempt int)
 			return fmt.Errorf("retry: %w after %d attempts: %w", ctxErr(ctx), n, err)
 		}
 	}
+}
+
+// retryNow is implemented by errors whose attempt is best tried again at
+// once: a conflict whose answer carried the current item (repo answers a
+// hot item's rivals that way).
+type retryNow interface{ RetryNow() bool }
+
+// nextDelay is the sleep before the next attempt after err: none for an
+// error that asks to be retried now (the backoff does not advance), else
+// the backoff's. ok is false when the policy is spent.
+func nextDelay(p Policy, b backoff.BackOff, err error, elapsed time.Duration) (d time.Duration, ok bool) {
+	var now retryNow
+	if errors.As(err, &now) && now.RetryNow() {
+		return 0, p.MaxElapsedTime == 0 || elapsed < p.MaxElapsedTime
+	}
+	d = b.NextBackOff()
+	return d, d != backoff.Stop
 }
 
 // ctxErr returns ctx.Err(), joined with context.Cause(ctx) when a cause was
