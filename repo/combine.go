@@ -154,6 +154,9 @@ func (r *Repository[T]) runBatch(o Options, key, last versioned.Item, batch []*c
 // caller of batch has ended: a batch goes on while one of its callers
 // still waits for it. It keeps the first caller's values.
 func whileAnyLive[T any](batch []*caller[T]) (context.Context, func()) {
+	if len(batch) == 1 {
+		return batch[0].ctx, func() {}
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
 	var live atomic.Int64
 	live.Store(int64(len(batch)))

@@ -24,21 +24,26 @@ import (
 
 // built is a write's request parts.
 type built struct {
-	w    write
-	expr expression.Expression
-	put  versioned.Item // the item of a create's PutItem; nil for the other kinds
+	w      write
+	update *string // nil: none
+	cond   *string // nil: none
+	names  map[string]string
+	values map[string]types.AttributeValue
+	put    versioned.Item // the item of a create's PutItem; nil for the other kinds
 }
 
 // build builds w's expressions: its condition (none for an overwrite),
-// and its update for a save or an overwrite.
+// and its update for a save or an overwrite. A save's are written
+// directly (expr.go); the other kinds' by the SDK's expression builder.
 func (w write) build() (built, error) {
+	if w.kind == kindSave {
+		return w.buildSave(), nil
+	}
 	s := w.schema
 	b := expression.NewBuilder()
 	switch w.kind {
 	case kindCreate:
 		b = b.WithCondition(s.NotExists())
-	case kindSave:
-		b = b.WithUpdate(w.saveUpdate()).WithCondition(baseCond(w))
 	case kindDelete:
 		b = b.WithCondition(s.VersionIs(w.base))
 	case kindDeleteKey:
@@ -50,26 +55,38 @@ func (w write) build() (built, error) {
 	if err != nil {
 		return built{}, fmt.Errorf("repo: build the expressions of a %s: %w", w.kind, err)
 	}
-	out := built{w: w, expr: e}
+	out := built{w: w, update: e.Update(), cond: e.Condition(), names: e.Names(), values: e.Values()}
 	if w.kind == kindCreate {
 		out.put = w.createItem()
 	}
 	return out, nil
 }
 
-// saveUpdate is a save's update: only what changed when the stored item is
-// known, every attribute otherwise; and the write id.
-func (w write) saveUpdate() expression.UpdateBuilder {
-	var u expression.UpdateBuilder
-	if w.old != nil {
-		u, _ = w.schema.Diff(w.old, w.item) // the version always differs
-	} else {
-		u = w.schema.Replace(w.item)
-	}
+// buildSave builds a save: its update sets what changed when the stored
+// item is known, every attribute otherwise, and the write id; its
+// condition is baseCond's.
+func (w write) buildSave() built {
+	e := newExprBuf()
+	w.schema.Changes(w.old, w.item, func(a string, v types.AttributeValue) {
+		if v == nil {
+			e.drop(e.path(a))
+		} else {
+			e.setTo(e.path(a), v)
+		}
+	})
 	if w.id != "" {
-		u = setWriteID(u, w)
+		w.encodeWriteID(e)
 	}
-	return u
+	cond := e.equals(e.path(w.schema.VersionAttr()), number(w.base))
+	if id := w.baseIDs[w.base]; id != "" {
+		cond += " AND " + e.equals(e.path(w.ids.attr, strconv.FormatInt(w.base, 10)), &types.AttributeValueMemberS{Value: id})
+	}
+	update := e.update()
+	return built{w: w, update: &update, cond: &cond, names: e.names, values: e.values}
+}
+
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // overwriteUpdate replaces every attribute of item but the version, which
@@ -96,23 +113,23 @@ var allOld = types.ReturnValuesOnConditionCheckFailureAllOld
 
 // txItem is b as an item of TransactWriteItems.
 func (b built) txItem() types.TransactWriteItem {
-	w, e := b.w, b.expr
+	w := b.w
 	table := aws.String(w.table)
 	switch w.kind {
 	case kindCreate:
 		return types.TransactWriteItem{Put: &types.Put{TableName: table, Item: b.put,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ConditionExpression: b.cond, ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values,
 			ReturnValuesOnConditionCheckFailure: allOld}}
 	case kindSave, kindOverwrite:
-		u := &types.Update{TableName: table, Key: w.key, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
+		u := &types.Update{TableName: table, Key: w.key, UpdateExpression: b.update, ConditionExpression: b.cond,
+			ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values}
 		if w.kind == kindSave {
 			u.ReturnValuesOnConditionCheckFailure = allOld
 		}
 		return types.TransactWriteItem{Update: u}
 	default: // kindDelete, kindDeleteKey
 		return types.TransactWriteItem{Delete: &types.Delete{TableName: table, Key: w.key,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ConditionExpression: b.cond, ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values,
 			ReturnValuesOnConditionCheckFailure: allOld}}
 	}
 }
@@ -122,17 +139,17 @@ func (b built) txItem() types.TransactWriteItem {
 // item (ALL_OLD). It returns the attributes an overwrite stored (the new
 // version), nil for the other kinds.
 func (b built) sendOne(ctx context.Context, c API, optFns ...func(*dynamodb.Options)) (versioned.Item, error) {
-	w, e := b.w, b.expr
+	w := b.w
 	table := aws.String(w.table)
 	switch w.kind {
 	case kindCreate:
 		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: b.put,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ConditionExpression: b.cond, ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values,
 			ReturnValuesOnConditionCheckFailure: allOld}, optFns...)
 		return nil, err
 	case kindSave, kindOverwrite:
-		in := &dynamodb.UpdateItemInput{TableName: table, Key: w.key, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ReturnValuesOnConditionCheckFailure: allOld}
+		in := &dynamodb.UpdateItemInput{TableName: table, Key: w.key, UpdateExpression: b.update, ConditionExpression: b.cond,
+			ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values, ReturnValuesOnConditionCheckFailure: allOld}
 		if w.kind == kindOverwrite {
 			in.ReturnValues = types.ReturnValueUpdatedNew
 			in.ReturnValuesOnConditionCheckFailure = ""
@@ -144,7 +161,7 @@ func (b built) sendOne(ctx context.Context, c API, optFns ...func(*dynamodb.Opti
 		return out.Attributes, nil
 	default: // kindDelete, kindDeleteKey
 		_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: table, Key: w.key,
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+			ConditionExpression: b.cond, ExpressionAttributeNames: b.names, ExpressionAttributeValues: b.values,
 			ReturnValuesOnConditionCheckFailure: allOld}, optFns...)
 		return nil, err
 	}
@@ -239,28 +256,26 @@ func baseCond(w write) expression.ConditionBuilder {
 	return c
 }
 
-// setWriteID adds the write's id to the update, and the writer slot's
+// encodeWriteID adds the write's id to the update, and the writer slot's
 // entry. When the base item's id map is known, only the new entries are SET
 // and the entries beyond the bounds REMOVEd; otherwise the whole map is
 // written.
-func setWriteID(u expression.UpdateBuilder, w write) expression.UpdateBuilder {
-	attr := expression.NameNoDotSplit(w.ids.attr)
-	if _, ok := w.old[w.ids.attr].(*types.AttributeValueMemberM); !ok {
-		return u.Set(attr, expression.Value(idMap(w)))
+func (w write) encodeWriteID(e *exprBuf) {
+	attr := w.ids.attr
+	if _, ok := w.old[attr].(*types.AttributeValueMemberM); !ok {
+		e.setTo(e.path(attr), idMap(w))
+		return
 	}
-	entry := func(k string) expression.NameBuilder { return attr.AppendName(expression.NameNoDotSplit(k)) }
-	version := w.next
-	u = u.Set(entry(strconv.FormatInt(version, 10)), expression.Value(&types.AttributeValueMemberS{Value: w.id}))
-	for _, v := range dropIDs(w.baseIDs, version, w.ids.keep) {
-		u = u.Remove(entry(strconv.FormatInt(v, 10)))
+	e.setTo(e.path(attr, strconv.FormatInt(w.next, 10)), &types.AttributeValueMemberS{Value: w.id})
+	for _, v := range dropIDs(w.baseIDs, w.next, w.ids.keep) {
+		e.drop(e.path(attr, strconv.FormatInt(v, 10)))
 	}
 	if w.writer != "" {
-		u = u.Set(entry(w.writer), expression.Value(writerEntry{version, w.id}.value()))
-		for _, k := range dropWriters(writerEntries(w.old, w.ids.attr), w.writer, keepWriters) {
-			u = u.Remove(entry(k))
+		e.setTo(e.path(attr, w.writer), writerEntry{w.next, w.id}.value())
+		for _, k := range dropWriters(writerEntries(w.old, attr), w.writer, keepWriters) {
+			e.drop(e.path(attr, k))
 		}
 	}
-	return u
 }
 
 // checkItem is a ConditionCheck that the item under w.key is still at

@@ -160,3 +160,24 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// Changes calls fn for every non-key attribute the schema knows that a
+// write of item over the stored item old must change: with its new value
+// if it differs or is new, with nil if old has it and item does not. With
+// old nil (not known), every known non-key attribute is changed, as by
+// [Schema.Replace]. It does not allocate.
+func (s *Schema) Changes(old, item Item, fn func(attr string, v types.AttributeValue)) {
+	for _, a := range s.attributes {
+		if a == s.hash.attr || (s.hasRange && a == s.rng.attr) {
+			continue
+		}
+		v, inNew := item[a]
+		ov, inOld := old[a]
+		switch {
+		case inNew && (old == nil || !inOld || !equal(ov, v)):
+			fn(a, v)
+		case !inNew && (old == nil || inOld):
+			fn(a, nil)
+		}
+	}
+}
