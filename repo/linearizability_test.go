@@ -365,15 +365,17 @@ func TestLinearizabilityChild(t *testing.T) {
 	}
 }
 
-// TestLinearizability runs rounds of 6 s (one round in `make test`; 20
-// rounds of 12 s, four minutes, with DDBOCC_STRESS=1), each on a fresh table
-// with its own child processes, and checks each round's history.
+// TestLinearizability runs rounds of 6 s (one round in `make test`; 30
+// rounds of 12 s, six minutes and over 100,000 operations, with
+// DDBOCC_STRESS=1), each on a fresh table with its own child processes, and
+// checks each round's history. Updates run with the defaults: combined
+// callers are recorded, and checked, one by one.
 func TestLinearizability(t *testing.T) {
 	t.Parallel()
 	seed := faults.Seed(t)
 	rounds, dur := 1, 6*time.Second
 	if faults.Stress() {
-		rounds, dur = 20, 12*time.Second
+		rounds, dur = 30, 12*time.Second
 	}
 	total := 0
 	for round := 0; round < rounds; round++ {
