@@ -125,29 +125,28 @@ func (r *Repository[T]) updateCombined(ctx context.Context, o Options, key versi
 		<-me.done
 		return me.value, me.err
 	}
+	h := turn.Take()
+	h.wait(ctx)
 	batch := r.combining.take(k, me)
-	turn.EndWith(r.runBatch(o, key, turn.Take(), batch))
+	turn.EndWith(r.runBatch(o, key, h, batch))
 	<-me.done
 	return me.value, me.err
 }
 
 // runBatch writes batch's fns in one write loop and finishes every caller
-// of it. last is the item the previous turn stored, if known; it returns
-// what gives the item this batch stored, nil when unknown.
-func (r *Repository[T]) runBatch(o Options, key, last versioned.Item, batch []*caller[T]) func() versioned.Item {
+// of it. h is what the previous turn handed on; it returns what gives the
+// next turn its hand-off.
+func (r *Repository[T]) runBatch(o Options, key versioned.Item, h handoff, batch []*caller[T]) func() handoff {
 	ctx, stop := whileAnyLive(batch)
 	defer stop()
 	b := &batchRun[T]{r: r, key: key, open: batch}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true, rivals: true, build: b.plan}
-	if last != nil {
-		l.cur, l.known = last, true
+	if h.item != nil {
+		l.cur, l.known = h.item, true
 	}
 	_, err := l.run(ctx)
 	b.finish(err)
-	if err != nil {
-		return nil
-	}
-	return l.after
+	return h.next(l, err)
 }
 
 // whileAnyLive returns a context that ends once the context of every

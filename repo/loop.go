@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -30,7 +31,11 @@ type loop[T any] struct {
 	// (rivals.go).
 	rivals bool
 	rounds int // conflicts answered at once so far
-	build  func(cur versioned.Item) (*plan[T], error)
+	// conflictAt is when a write of the call last met a conflict; rtt the
+	// round trip of its last write (rivals.go).
+	conflictAt time.Time
+	rtt        time.Duration
+	build      func(cur versioned.Item) (*plan[T], error)
 
 	cur    versioned.Item // the stored item as last seen; nil when none
 	known  bool           // cur is known
@@ -114,7 +119,9 @@ func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
 // sendPlan sends the plan under a new write id and classifies the answer.
 func (l *loop[T]) sendPlan(ctx context.Context, n int) error {
 	w := l.plan.sending(l.o.rules.writeID(), l.writer)
+	start := time.Now()
 	err := l.send(ctx, w)
+	l.rtt = time.Since(start)
 	if err == nil {
 		l.succeed(l.plan.value, w.after)
 		return nil
@@ -175,6 +182,7 @@ func (l *loop[T]) conflict(p *plan[T], n int) error {
 		}
 		return retry.MarkPermanent(l.r.notFound(l.key))
 	}
+	l.conflictAt = time.Now()
 	actual, err := l.r.schema.StoredVersion(l.cur)
 	if err != nil {
 		return retry.MarkPermanent(err)

@@ -26,7 +26,7 @@ type Repository[T any] struct {
 	table  string
 	schema *versioned.Schema
 	opts   Options
-	queue  turns.Set[versioned.Item] // local queue of Updates per key, handing on the stored item
+	queue  turns.Set[handoff] // local queue of Updates per key, handing on the stored item
 	// combining holds the Updates waiting in queue, for write combining
 	// (combine.go).
 	combining combiner[T]

@@ -2,8 +2,11 @@ package repo
 
 import (
 	"context"
+	"time"
 
+	"github.com/ddbocc/ddbocc/internal/wait"
 	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
 )
 
 // Fair contention between processes on a hot item. Each process has at
@@ -18,6 +21,64 @@ import (
 // each in turn at random. It costs no request without contention, and at
 // most one request per process per round with it: the request rate on the
 // key is bounded by the number of processes, not goroutines.
+
+// The winner is ahead all the same: its write was applied before the
+// losers' (that is why they lost), so its answer, and its next write, come
+// first. So while its process has seen a conflict on the key in the last
+// second (contendedFor), a turn that would write at once on the item the
+// previous turn stored first waits for one round trip of that write: the
+// losers' answers to their conflict land in that pause, and one of them
+// wins. Without conflicts nothing waits.
+
+// contendedFor is how long after its last conflict a key counts as
+// contended in this process.
+const contendedFor = time.Second
+
+// handoff is what one turn on a key hands the next: the item it stored,
+// when known, and the key's contention as this process saw it.
+type handoff struct {
+	item      versioned.Item
+	contended time.Time     // when a write of this process last met a conflict on the key
+	rtt       time.Duration // the round trip of the last write
+}
+
+// wait pauses a turn that would write at once on the item the previous
+// turn stored while the key is contended: one round trip of the last
+// write, or until ctx is done.
+func (h handoff) wait(ctx context.Context) {
+	if h.item == nil || h.rtt <= 0 || time.Since(h.contended) > contendedFor {
+		return
+	}
+	_ = wait.Sleep(ctx, func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }, h.rtt)
+}
+
+// next is the hand-off after a turn whose loop l ended with err: its
+// stored item computed only if a turn takes it, and its contention.
+func (h handoff) next(l interface {
+	conflicted() time.Time
+	lastRTT() time.Duration
+	stored() func() versioned.Item
+}, err error) func() handoff {
+	contended := h.contended
+	if c := l.conflicted(); c.After(contended) {
+		contended = c
+	}
+	rtt, after := l.lastRTT(), l.stored()
+	if err != nil {
+		after = nil
+	}
+	return func() handoff {
+		n := handoff{contended: contended, rtt: rtt}
+		if after != nil {
+			n.item = after()
+		}
+		return n
+	}
+}
+
+func (l *loop[T]) conflicted() time.Time         { return l.conflictAt }
+func (l *loop[T]) lastRTT() time.Duration        { return l.rtt }
+func (l *loop[T]) stored() func() versioned.Item { return l.after }
 
 // maxRivalRounds bounds the conflicts one call answers at once; beyond
 // them the retry policy's backoff applies again. Rounds count as attempts

@@ -67,15 +67,14 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	if err != nil {
 		return zero, fmt.Errorf("repo: waiting for a local Update of the same item: %w", err)
 	}
-	if last := turn.Take(); last != nil {
-		l.cur, l.known = last, true
+	h := turn.Take()
+	h.wait(ctx)
+	if h.item != nil {
+		l.cur, l.known = h.item, true
 	}
 	l.rivals = true
 	t, err := l.run(ctx)
-	if err != nil {
-		l.after = nil
-	}
-	turn.EndWith(l.after)
+	turn.EndWith(h.next(l, err))
 	return t, err
 }
 
