@@ -184,15 +184,10 @@ func (d *drawer) commits(id string, ss []hotrec.Summary) error {
 	if err != nil {
 		return err
 	}
-	lb, err := plotter.NewLabels(labels)
+	lb, err := barLabels(labels, vg.Point{Y: vg.Points(3)})
 	if err != nil {
 		return err
 	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].XAlign = -0.5
-		lb.TextStyle[i].YAlign = 0
-	}
-	lb.Offset = vg.Point{Y: vg.Points(3)}
 	p.Add(eb, lb)
 	p.Y.Min, p.Y.Max = 0, top*1.12
 	p.NominalX(names(ss)...)
@@ -222,15 +217,10 @@ func (d *drawer) requests(id string, ss []hotrec.Summary) error {
 		labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: s.RequestsPerCommit})
 		labels.Labels = append(labels.Labels, fmt.Sprintf("%.2f", s.RequestsPerCommit))
 	}
-	lb, err := plotter.NewLabels(labels)
+	lb, err := barLabels(labels, vg.Point{X: -w / 2, Y: vg.Points(3)})
 	if err != nil {
 		return err
 	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].XAlign = -0.5
-		lb.TextStyle[i].YAlign = 0
-	}
-	lb.Offset = vg.Point{X: -w / 2, Y: vg.Points(3)}
 	p.Add(lb)
 	p.Y.Min = 0
 	p.Y.Max *= 1.1
@@ -368,4 +358,18 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// barLabels are value labels centred above bars, moved by offset.
+func barLabels(labels plotter.XYLabels, offset vg.Point) (*plotter.Labels, error) {
+	lb, err := plotter.NewLabels(labels)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].XAlign = -0.5
+		lb.TextStyle[i].YAlign = 0
+	}
+	lb.Offset = offset
+	return lb, nil
 }
