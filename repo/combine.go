@@ -32,6 +32,18 @@ type caller[T any] struct {
 	done  chan struct{} // closed once value and err are set
 	value T
 	err   error
+	// panicked is what fn panicked with, if it did: re-raised in the
+	// caller's own goroutine (outcome), as an uncombined Update would.
+	panicked any
+}
+
+// outcome waits for c's outcome and returns it.
+func (c *caller[T]) outcome() (T, error) {
+	<-c.done
+	if c.panicked != nil {
+		panic(c.panicked)
+	}
+	return c.value, c.err
 }
 
 // finish sets c's outcome. It is called once, by the batch that took c.
@@ -117,20 +129,17 @@ func (r *Repository[T]) updateCombined(ctx context.Context, o Options, key versi
 			var zero T
 			return zero, fmt.Errorf("repo: waiting for a local Update of the same item: %w", err)
 		}
-		<-me.done // in a batch already: its outcome
-		return me.value, me.err
+		return me.outcome() // in a batch already: its outcome
 	}
 	if r.combining.isTaken(me) {
 		turn.End(turn.Take()) // done by an earlier batch: pass the stored item on
-		<-me.done
-		return me.value, me.err
+		return me.outcome()
 	}
 	h := turn.Take()
 	h.wait(ctx)
 	batch := r.combining.take(k, me)
 	turn.EndWith(r.runBatch(o, key, h, batch))
-	<-me.done
-	return me.value, me.err
+	return me.outcome()
 }
 
 // runBatch writes batch's fns in one write loop and finishes every caller
@@ -226,7 +235,7 @@ func (b *batchRun[T]) apply(c *caller[T], state versioned.Item, v int64) (T, ver
 		err = c.ctx.Err()
 	}
 	if err == nil {
-		err = c.fn(&t)
+		err = c.run(&t)
 	}
 	rv := reflect.ValueOf(&t).Elem()
 	switch {
@@ -249,6 +258,21 @@ func (b *batchRun[T]) apply(c *caller[T], state versioned.Item, v int64) (T, ver
 	}
 	return t, m, err
 }
+
+// run runs c's fn on t. A panic drops c out: errPanicked here, and the
+// panic itself in c's goroutine.
+func (c *caller[T]) run(t *T) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.panicked, err = p, errPanicked
+		}
+	}()
+	return c.fn(t)
+}
+
+// errPanicked drops out a caller whose fn panicked; outcome re-raises the
+// panic.
+var errPanicked = errors.New("repo: Update fn panicked")
 
 // finish ends the batch: with err nil every open caller gets its value,
 // otherwise err.

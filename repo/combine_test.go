@@ -175,3 +175,57 @@ func TestCombiningConflict(t *testing.T) {
 		t.Error("the batch's write never conflicted: the test does not exercise a conflict")
 	}
 }
+
+// An fn that panics in a batch panics in its own caller's goroutine; the
+// others are stored.
+func TestCombiningPanic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := newRepo[Account](t, e)
+	mustCreate(t, r, Account{ID: "hot"})
+	var recovered atomic.Value
+	fns := map[int]func(*Account) error{
+		3: func(a *Account) error {
+			panic("boom")
+		},
+	}
+	release := make(chan struct{})
+	first := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err := r.Update(context.Background(), repo.Key("hot"), func(a *Account) error { close(first); <-release; a.Balance++; return nil }); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-first
+	for i := 1; i <= 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					recovered.Store(p)
+				}
+			}()
+			fn := fns[i]
+			if fn == nil {
+				fn = func(a *Account) error { a.Balance++; return nil }
+			}
+			if _, err := r.Update(context.Background(), repo.Key("hot"), fn); err != nil {
+				t.Errorf("Update %d: %v", i, err)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if recovered.Load() != "boom" {
+		t.Errorf("the panicking fn's caller recovered %v, want boom", recovered.Load())
+	}
+	final, err := r.Get(context.Background(), repo.Key("hot"))
+	if err != nil || final.Balance != 5 {
+		t.Fatalf("stored %+v, %v; want the 5 increments", final, err)
+	}
+}
