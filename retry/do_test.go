@@ -17,45 +17,6 @@ import (
 	"github.com/ddbocc/ddbocc/retry"
 )
 
-// instantClock is a retry.Clock whose sleeps end at once: AfterFunc moves
-// the clock by d and calls f. It records the requested durations and counts
-// the sleeps that were stopped.
-type instantClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	starts []time.Duration
-	stops  int
-}
-
-func newInstantClock() *instantClock { return &instantClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *instantClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d, as an attempt that takes d would.
-func (c *instantClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *instantClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	c.starts = append(c.starts, d)
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	f()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.stops++
-		return false
-	}
-}
-
 // neverClock is a retry.Clock whose sleeps never end unless stopped. Each
 // sleep calls onSleep, if set, from another goroutine.
 type neverClock struct {
@@ -149,7 +110,7 @@ func TestDoContextDoneBeforeFirstAttempt(t *testing.T) {
 }
 
 func TestDoSuccess(t *testing.T) {
-	timer := newInstantClock()
+	timer := retry.NewInstantClock()
 	var got []int
 	err := retry.Do(context.Background(), testPolicy(5), func(_ context.Context, n int) error {
 		got = append(got, n)
@@ -164,13 +125,13 @@ func TestDoSuccess(t *testing.T) {
 	if fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("attempt numbers = %v, want [1 2 3]", got)
 	}
-	if len(timer.starts) != 2 || timer.stops != 0 {
-		t.Fatalf("clock: %d sleeps, %d cut short; want 2 and 0", len(timer.starts), timer.stops)
+	if len(timer.Starts) != 2 || timer.Stops != 0 {
+		t.Fatalf("clock: %d sleeps, %d cut short; want 2 and 0", len(timer.Starts), timer.Stops)
 	}
 }
 
 func TestDoExhaustsMaxAttempts(t *testing.T) {
-	timer := newInstantClock()
+	timer := retry.NewInstantClock()
 	calls := 0
 	last := fmt.Errorf("put item: %w", errThrottled)
 	err := retry.Do(context.Background(), testPolicy(5), func(context.Context, int) error {
@@ -200,24 +161,24 @@ func TestDoExhaustsMaxAttempts(t *testing.T) {
 	if msg := err.Error(); !strings.HasPrefix(msg, wantPrefix) || !strings.HasSuffix(msg, ": "+last.Error()) {
 		t.Fatalf("Error() = %q, want %q...: %s", msg, wantPrefix, last)
 	}
-	if len(timer.starts) != 4 {
-		t.Fatalf("slept %d times, want 4 (no sleep after the final failure)", len(timer.starts))
+	if len(timer.Starts) != 4 {
+		t.Fatalf("slept %d times, want 4 (no sleep after the final failure)", len(timer.Starts))
 	}
 	// Full-jitter caps: 1, 2, 4, 8 ms.
-	for i, d := range timer.starts {
+	for i, d := range timer.Starts {
 		if limit := time.Millisecond << i; d < 0 || d > limit {
 			t.Errorf("delay %d = %v, want in [0, %v]", i+1, d, limit)
 		}
 	}
-	if timer.stops != 0 {
-		t.Errorf("%d sleeps cut short, want 0", timer.stops)
+	if timer.Stops != 0 {
+		t.Errorf("%d sleeps cut short, want 0", timer.Stops)
 	}
 }
 
 func TestDoSingleAttempt(t *testing.T) {
 	calls := 0
 	err := retry.Do(context.Background(), testPolicy(1), func(context.Context, int) error { calls++; return errConflict },
-		withClock(newInstantClock()))
+		withClock(retry.NewInstantClock()))
 	var ex *retry.ExhaustedError
 	if calls != 1 || !errors.As(err, &ex) || ex.Attempts != 1 {
 		t.Fatalf("calls = %d, err = %v; want 1 call and ExhaustedError{Attempts: 1}", calls, err)
@@ -227,7 +188,7 @@ func TestDoSingleAttempt(t *testing.T) {
 func TestDoExhaustsMaxElapsedTime(t *testing.T) {
 	p := retry.Policy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1, MaxElapsedTime: time.Millisecond}
 	calls := 0
-	clock := newInstantClock()
+	clock := retry.NewInstantClock()
 	err := retry.Do(context.Background(), p, func(context.Context, int) error {
 		calls++
 		clock.Advance(2 * time.Millisecond) // past MaxElapsedTime after the first attempt
@@ -259,7 +220,7 @@ func TestDoPermanentStopsAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			timer := newInstantClock()
+			timer := retry.NewInstantClock()
 			calls := 0
 			err := retry.Do(context.Background(), testPolicy(5), func(context.Context, int) error {
 				calls++
@@ -277,8 +238,8 @@ func TestDoPermanentStopsAtOnce(t *testing.T) {
 			if err != want {
 				t.Fatalf("Do = %v (%T), want exactly %v (%T)", err, err, want, want)
 			}
-			if len(timer.starts) != 0 {
-				t.Fatalf("slept %d times, want 0", len(timer.starts))
+			if len(timer.Starts) != 0 {
+				t.Fatalf("slept %d times, want 0", len(timer.Starts))
 			}
 		})
 	}
@@ -307,7 +268,7 @@ func TestMarkPermanent(t *testing.T) {
 }
 
 func TestDoOnRetry(t *testing.T) {
-	timer := newInstantClock()
+	timer := retry.NewInstantClock()
 	var attempts []retry.Attempt
 	const n = 6
 	err := retry.Do(context.Background(), testPolicy(n), func(_ context.Context, a int) error {
@@ -318,7 +279,7 @@ func TestDoOnRetry(t *testing.T) {
 	}, withClock(timer), func(o *retry.Options) {
 		o.OnRetry = func(a retry.Attempt) {
 			// Synchronous and before the sleep: the timer has not been started for it yet.
-			if got := len(timer.starts); got != a.Number-1 {
+			if got := len(timer.Starts); got != a.Number-1 {
 				t.Errorf("OnRetry(%d) with %d sleeps done, want %d", a.Number, got, a.Number-1)
 			}
 			attempts = append(attempts, a)
@@ -336,9 +297,9 @@ func TestDoOnRetry(t *testing.T) {
 		if a.Number%2 == 1 {
 			wantErr, wantClass = errConflict, retry.Conflict
 		}
-		if a.Number != i+1 || a.Err != wantErr || a.Class != wantClass || a.Delay != timer.starts[i] || a.Elapsed < prevElapsed {
+		if a.Number != i+1 || a.Err != wantErr || a.Class != wantClass || a.Delay != timer.Starts[i] || a.Elapsed < prevElapsed {
 			t.Errorf("OnRetry #%d got %+v; want Number %d, Err %v, Class %v, Delay %v, Elapsed >= %v",
-				i, a, i+1, wantErr, wantClass, timer.starts[i], prevElapsed)
+				i, a, i+1, wantErr, wantClass, timer.Starts[i], prevElapsed)
 		}
 		prevElapsed = a.Elapsed
 	}
@@ -385,15 +346,15 @@ func TestDoCancelDuringLongRealSleep(t *testing.T) {
 func TestDoContextDoneAfterFailedAttempt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	timer := newInstantClock()
+	timer := retry.NewInstantClock()
 	calls := 0
 	err := retry.Do(ctx, testPolicy(5), func(context.Context, int) error {
 		calls++
 		cancel()
 		return errConflict // retryable, but the caller gave up
 	}, withClock(timer))
-	if calls != 1 || len(timer.starts) != 0 {
-		t.Fatalf("calls = %d, sleeps = %d; want 1 and 0", calls, len(timer.starts))
+	if calls != 1 || len(timer.Starts) != 0 {
+		t.Fatalf("calls = %d, sleeps = %d; want 1 and 0", calls, len(timer.Starts))
 	}
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, errConflict) {
 		t.Fatalf("Do = %v, want it to wrap context.Canceled and the last error", err)
@@ -410,7 +371,7 @@ func TestDoCallerDeadline(t *testing.T) {
 		calls++
 		<-ctx.Done()
 		return fmt.Errorf("get item: %w", ctx.Err())
-	}, withClock(newInstantClock()))
+	}, withClock(retry.NewInstantClock()))
 	if calls != 1 {
 		t.Fatalf("op called %d times, want 1", calls)
 	}
@@ -431,7 +392,7 @@ func TestDoAttemptDeadlineIsRetried(t *testing.T) {
 			return actx.Err()
 		}
 		return nil
-	}, withClock(newInstantClock()))
+	}, withClock(retry.NewInstantClock()))
 	if err != nil || calls != 3 {
 		t.Fatalf("Do = %v after %d calls, want nil after 3", err, calls)
 	}

@@ -38,7 +38,7 @@ func FuzzBackOff(f *testing.F) {
 		if p.Validate() != nil {
 			t.Skip()
 		}
-		b := p.newBackOff(newFakeClock())
+		b := p.newBackOff(NewInstantClock())
 		for i := range int(steps) {
 			d := b.NextBackOff()
 			if d < 0 || d > p.MaxInterval {
@@ -47,7 +47,7 @@ func FuzzBackOff(f *testing.F) {
 		}
 
 		// Cap sequence.
-		caps := p.newBackOff(newFakeClock())
+		caps := p.newBackOff(NewInstantClock())
 		caps.jitter = identity
 		prev := time.Duration(0)
 		for i := range int(steps) {
@@ -69,7 +69,7 @@ func FuzzBackOff(f *testing.F) {
 		if err := q.Validate(); err != nil {
 			t.Fatalf("%+v: %v", q, err)
 		}
-		clock := newFakeClock()
+		clock := NewInstantClock()
 		start := clock.Now()
 		tb := q.newBackOff(clock)
 		stopped := false

@@ -4,39 +4,11 @@ import (
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 )
-
-// fakeClock is a Clock that moves only when told to; AfterFunc moves it
-// by d and calls f at once.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.Advance(d)
-	f()
-	return func() bool { return false }
-}
 
 func identity(d time.Duration) time.Duration { return d }
 
@@ -142,7 +114,7 @@ func TestBackOffCapSequence(t *testing.T) {
 	}
 	for _, p := range policies {
 		const steps = 30
-		b := p.newBackOff(newFakeClock())
+		b := p.newBackOff(NewInstantClock())
 		b.jitter = identity
 		want := capSequence(p, steps)
 		for n := 1; n <= steps; n++ {
@@ -194,7 +166,7 @@ func TestBackOffFullJitter(t *testing.T) {
 
 func TestBackOffStopsAfterMaxElapsedTime(t *testing.T) {
 	p := Policy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 2, MaxElapsedTime: 100 * time.Millisecond}
-	clock := newFakeClock()
+	clock := NewInstantClock()
 	b := p.newBackOff(clock)
 	b.jitter = identity
 
@@ -226,7 +198,7 @@ func TestBackOffStopsAfterMaxElapsedTime(t *testing.T) {
 
 func TestBackOffReset(t *testing.T) {
 	p := Policy{InitialInterval: time.Millisecond, MaxInterval: time.Second, Multiplier: 2, MaxAttempts: 1}
-	b := p.newBackOff(newFakeClock())
+	b := p.newBackOff(NewInstantClock())
 	b.jitter = identity
 	for _, want := range []time.Duration{1, 2, 4, 8} {
 		if d := b.NextBackOff(); d != want*time.Millisecond {
