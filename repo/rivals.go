@@ -49,7 +49,7 @@ func (h handoff) wait(ctx context.Context) {
 	if h.item == nil || h.rtt <= 0 || time.Since(h.contended) > contendedFor {
 		return
 	}
-	_ = wait.Sleep(ctx, func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }, h.rtt)
+	_ = wait.For(ctx, h.rtt)
 }
 
 // next is the hand-off after a turn whose loop l ended with err: its

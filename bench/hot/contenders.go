@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbocc/ddbocc/internal/wait"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
 )
@@ -112,7 +113,7 @@ func buildBest(client *dynamodb.Client, table string, _ time.Duration) (incFunc,
 			if err != nil {
 				return err
 			}
-			if err := sleep(ctx, rand.N(ceil+1)); err != nil {
+			if err := wait.For(ctx, rand.N(ceil+1)); err != nil {
 				return err
 			}
 			ceil = min(time.Duration(float64(ceil)*p.Multiplier), p.MaxInterval)
@@ -148,7 +149,7 @@ func buildNaive(client *dynamodb.Client, table string, naiveSleep time.Duration)
 			if time.Since(start) > giveUp {
 				return fmt.Errorf("naive: gave up after %d attempts: %w", attempt, err)
 			}
-			if err := sleep(ctx, naiveSleep); err != nil {
+			if err := wait.For(ctx, naiveSleep); err != nil {
 				return err
 			}
 		}
@@ -198,15 +199,4 @@ func fields(it map[string]types.AttributeValue) (n, v int64, err error) {
 	}
 	v, err = strconv.ParseInt(av.Value, 10, 64)
 	return n, v, err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -20,3 +20,9 @@ func Sleep(ctx context.Context, afterFunc func(time.Duration, func()) func() boo
 		return ctx.Err()
 	}
 }
+
+// For waits d of real time, or until ctx is done: it then returns ctx's
+// error.
+func For(ctx context.Context, d time.Duration) error {
+	return Sleep(ctx, func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }, d)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/ddbocc/ddbocc/internal/wait"
 )
 
 // Record is one stream record: a change to one item.
@@ -238,7 +239,7 @@ func (r *shardReader) read(ctx context.Context, s stypes.Shard) error {
 		case r.stop != nil && time.Duration(empty)*pollDelay >= quietLimit:
 			return fmt.Errorf("no record to stop at after %v without new records", quietLimit)
 		}
-		if err := sleep(ctx, pollDelay); err != nil {
+		if err := wait.For(ctx, pollDelay); err != nil {
 			return err
 		}
 	}
@@ -284,15 +285,4 @@ func convert(r stypes.Record) (Record, error) {
 		}
 	}
 	return rec, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
