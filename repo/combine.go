@@ -155,7 +155,7 @@ func (r *Repository[T]) runBatch(o Options, key versioned.Item, h handoff, batch
 	}
 	_, err := l.run(ctx)
 	b.finish(err)
-	return h.next(l, err)
+	return l.handoff(h, err)
 }
 
 // whileAnyLive returns a context that ends once the context of every

@@ -52,18 +52,15 @@ func (h handoff) wait(ctx context.Context) {
 	_ = wait.For(ctx, h.rtt)
 }
 
-// next is the hand-off after a turn whose loop l ended with err: its
-// stored item computed only if a turn takes it, and its contention.
-func (h handoff) next(l interface {
-	conflicted() time.Time
-	lastRTT() time.Duration
-	stored() func() versioned.Item
-}, err error) func() handoff {
-	contended := h.contended
-	if c := l.conflicted(); c.After(contended) {
-		contended = c
+// handoff is what the turn that ran l, after prev, hands the next turn
+// once l ended with err: the stored item, computed only if a turn takes
+// it, and the key's contention.
+func (l *loop[T]) handoff(prev handoff, err error) func() handoff {
+	contended := prev.contended
+	if l.conflictAt.After(contended) {
+		contended = l.conflictAt
 	}
-	rtt, after := l.lastRTT(), l.stored()
+	rtt, after := l.rtt, l.after
 	if err != nil {
 		after = nil
 	}
@@ -75,10 +72,6 @@ func (h handoff) next(l interface {
 		return n
 	}
 }
-
-func (l *loop[T]) conflicted() time.Time         { return l.conflictAt }
-func (l *loop[T]) lastRTT() time.Duration        { return l.rtt }
-func (l *loop[T]) stored() func() versioned.Item { return l.after }
 
 // maxRivalRounds bounds the conflicts one call answers at once; beyond
 // them the retry policy's backoff applies again. Rounds count as attempts

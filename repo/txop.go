@@ -57,7 +57,7 @@ func (op *txOp) txItem() (types.TransactWriteItem, error) {
 		cc, err := op.guard.check()
 		return types.TransactWriteItem{ConditionCheck: cc}, err
 	case opGet, opCheck:
-		return op.w.checkItem()
+		return op.w.checkItem(), nil
 	}
 	op.w.id = newWriteID()
 	b, err := op.w.build()

@@ -74,7 +74,7 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	}
 	l.rivals = true
 	t, err := l.run(ctx)
-	turn.EndWith(h.next(l, err))
+	turn.EndWith(l.handoff(h, err))
 	return t, err
 }
 

@@ -64,7 +64,7 @@ func (w write) build() (built, error) {
 
 // buildSave builds a save: its update sets what changed when the stored
 // item is known, every attribute otherwise, and the write id; its
-// condition is baseCond's.
+// condition is baseCond.
 func (w write) buildSave() built {
 	e := newExprBuf()
 	w.schema.Changes(w.old, w.item, func(a string, v types.AttributeValue) {
@@ -77,10 +77,7 @@ func (w write) buildSave() built {
 	if w.id != "" {
 		w.encodeWriteID(e)
 	}
-	cond := e.equals(e.path(w.schema.VersionAttr()), number(w.base))
-	if id := w.baseIDs[w.base]; id != "" {
-		cond += " AND " + e.equals(e.path(w.ids.attr, strconv.FormatInt(w.base, 10)), &types.AttributeValueMemberS{Value: id})
-	}
+	cond := w.baseCond(e)
 	update := e.update()
 	return built{w: w, update: &update, cond: &cond, names: e.names, values: e.values}
 }
@@ -242,18 +239,17 @@ func ambiguous(ctx context.Context, err error) bool {
 	return !errors.As(err, &ae) || !ddbcode.Throttled(ae.ErrorCode())
 }
 
-// baseCond is the condition of a write or check based on version w.base:
-// the version, and, when the write id stored with that version is known,
-// that id too. Versions start again at 1 when an item is deleted and
-// created anew; the id tells the new item from the one that was read, so a
-// write based on the old one cannot land on the new one (ABA).
-func baseCond(w write) expression.ConditionBuilder {
-	c := w.schema.VersionIs(w.base)
+// baseCond writes the condition of a write or check based on version
+// w.base: the version, and, when the write id stored with that version is
+// known, that id too. Versions start again at 1 when an item is deleted
+// and created anew; the id tells the new item from the one that was read,
+// so a write based on the old one cannot land on the new one (ABA).
+func (w write) baseCond(e *exprBuf) string {
+	cond := e.equals(e.path(w.schema.VersionAttr()), number(w.base))
 	if id := w.baseIDs[w.base]; id != "" {
-		entry := expression.NameNoDotSplit(w.ids.attr).AppendName(expression.NameNoDotSplit(strconv.FormatInt(w.base, 10)))
-		c = c.And(entry.Equal(expression.Value(&types.AttributeValueMemberS{Value: id})))
+		cond += " AND " + e.equals(e.path(w.ids.attr, strconv.FormatInt(w.base, 10)), &types.AttributeValueMemberS{Value: id})
 	}
-	return c
+	return cond
 }
 
 // encodeWriteID adds the write's id to the update, and the writer slot's
@@ -280,16 +276,19 @@ func (w write) encodeWriteID(e *exprBuf) {
 
 // checkItem is a ConditionCheck that the item under w.key is still at
 // version w.base with its id, or, for base 0, that there is none.
-func (w write) checkItem() (types.TransactWriteItem, error) {
-	cond := w.schema.NotExists()
-	if w.base != 0 {
-		cond = baseCond(w)
+func (w write) checkItem() types.TransactWriteItem {
+	e := newExprBuf()
+	var cond string
+	if w.base == 0 {
+		cond = "attribute_not_exists(" + e.path(w.schema.HashAttr()) + ")"
+	} else {
+		cond = w.baseCond(e)
 	}
-	e, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("repo: build a check's condition: %w", err)
+	var values map[string]types.AttributeValue
+	if len(e.values) > 0 {
+		values = e.values
 	}
 	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(w.table), Key: w.key,
-		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		ReturnValuesOnConditionCheckFailure: allOld}}, nil
+		ConditionExpression: &cond, ExpressionAttributeNames: e.names, ExpressionAttributeValues: values,
+		ReturnValuesOnConditionCheckFailure: allOld}}
 }
