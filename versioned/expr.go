@@ -61,24 +61,20 @@ func (s *Schema) Replace(item Item, except ...string) expression.UpdateBuilder {
 // attributes the schema knows: it SETs each non-key attribute whose value
 // differs or is new, and REMOVEs each known attribute old has and item
 // lacks. Given a condition that the stored version is old's, the result
-// equals [Schema.Replace] with a smaller request. The second result is false
-// when nothing differs.
+// equals [Schema.Replace] with a smaller request; with old nil it is
+// Replace. It is [Schema.Changes] as an expression.UpdateBuilder. The
+// second result is false when nothing differs.
 func (s *Schema) Diff(old, item Item) (expression.UpdateBuilder, bool) {
 	var u expression.UpdateBuilder
 	changed := false
-	for _, a := range s.attributes {
-		if a == s.hash.attr || (s.hasRange && a == s.rng.attr) {
-			continue
+	s.Changes(old, item, func(a string, v types.AttributeValue) {
+		if v == nil {
+			u = u.Remove(name(a))
+		} else {
+			u = u.Set(name(a), expression.Value(v))
 		}
-		v, inNew := item[a]
-		ov, inOld := old[a]
-		switch {
-		case inNew && (!inOld || !equal(ov, v)):
-			u, changed = u.Set(name(a), expression.Value(v)), true
-		case !inNew && inOld:
-			u, changed = u.Remove(name(a)), true
-		}
-	}
+		changed = true
+	})
 	return u, changed
 }
 
