@@ -140,7 +140,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 // current is name's record: the one the previous local turn handed over,
 // or else the stored one (a missing record is free at version 0).
 func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[*record]) (record, error) {
-	if f := turn.Take(); f != nil {
+	if f, _ := turn.Take(); f != nil {
 		return *f, nil
 	}
 	return m.st.get(ctx, name)

@@ -132,10 +132,11 @@ func (r *Repository[T]) updateCombined(ctx context.Context, o Options, key versi
 		return me.outcome() // in a batch already: its outcome
 	}
 	if r.combining.isTaken(me) {
-		turn.End(turn.Take()) // done by an earlier batch: pass the stored item on
+		h, _ := turn.Take()
+		turn.End(h) // done by an earlier batch: pass the stored item on
 		return me.outcome()
 	}
-	h := turn.Take()
+	h := taken(turn)
 	h.wait(ctx)
 	batch := r.combining.take(k, me)
 	turn.EndWith(r.runBatch(o, key, h, batch))
@@ -150,9 +151,7 @@ func (r *Repository[T]) runBatch(o Options, key versioned.Item, h handoff, batch
 	defer stop()
 	b := &batchRun[T]{r: r, key: key, open: batch}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true, rivals: true, build: b.plan}
-	if h.item != nil {
-		l.cur, l.known = h.item, true
-	}
+	l.base(h)
 	_, err := l.run(ctx)
 	b.finish(err)
 	return l.handoff(h, err)
@@ -192,20 +191,25 @@ type batchRun[T any] struct {
 	// values are the open callers' results under the last plan: the state
 	// right after each one's fn.
 	values []T
+	// errs are the open callers' errors under the last plan: an fn that
+	// failed on a stale item drops out only once the write shows the item
+	// was current (kept.go). nil for the callers in the write.
+	errs []error
 }
 
 // plan applies the open callers' fns in order to the stored item cur and
-// plans one write of the result. Callers that drop out are finished now.
-func (b *batchRun[T]) plan(cur versioned.Item) (*plan[T], error) {
+// plans one write of the result. Callers that drop out are finished now,
+// or, on a stale item, when the write is stored.
+func (b *batchRun[T]) plan(cur versioned.Item, stale bool) (*plan[T], error) {
 	n, err := b.r.schema.StoredVersion(cur)
 	if err != nil {
 		return nil, err
 	}
 	state, applied := cur, int64(0)
-	open, values := b.open[:0], b.values[:0]
+	open, values, errs := b.open[:0], b.values[:0], b.errs[:0]
 	for _, c := range b.open {
 		t, next, err := b.apply(c, state, n+applied)
-		if err != nil {
+		if err != nil && !(stale && dependsOnItem(err)) {
 			var zero T
 			c.finish(zero, err)
 			continue
@@ -213,9 +217,9 @@ func (b *batchRun[T]) plan(cur versioned.Item) (*plan[T], error) {
 		if next != nil {
 			state, applied = next, applied+1
 		}
-		open, values = append(open, c), append(values, t)
+		open, values, errs = append(open, c), append(values, t), append(errs, err)
 	}
-	b.open, b.values = open, values
+	b.open, b.values, b.errs = open, values, errs
 	if applied == 0 {
 		return &plan[T]{skip: true}, nil
 	}
@@ -274,14 +278,24 @@ func (c *caller[T]) run(t *T) (err error) {
 // panic.
 var errPanicked = errors.New("repo: Update fn panicked")
 
-// finish ends the batch: with err nil every open caller gets its value,
-// otherwise err.
+// dependsOnItem reports whether a caller's error err came from the item its
+// fn was given, not from its ctx or a panic.
+func dependsOnItem(err error) bool {
+	return !errors.Is(err, errPanicked) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// finish ends the batch: with err nil every open caller gets its value, or
+// the error its fn had; otherwise err.
 func (b *batchRun[T]) finish(err error) {
 	for i, c := range b.open {
 		var v T
-		if err == nil {
+		if err != nil {
+			c.finish(v, err)
+			continue
+		}
+		if b.errs[i] == nil {
 			v = b.values[i]
 		}
-		c.finish(v, err)
+		c.finish(v, b.errs[i])
 	}
 }

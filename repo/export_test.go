@@ -26,6 +26,19 @@ func (noWriteIDs) requestOptions(*dynamodb.Options) {}
 func (noWriteIDs) remember() bool                   { return false }
 func (noWriteIDs) resend(writeKind) bool            { return false }
 func (noWriteIDs) fate(f fate, _ writeKind) fate    { return f }
+func (noWriteIDs) trustStale() bool                 { return false }
+
+// SetUnsafeTrustStale makes a call return a decision that writes nothing
+// (fn failed or said NoChange) on a handed-on or kept item without reading
+// it: on an item another process has changed since, the decision is not
+// one fn would make on the current item. Only the kept-item tests use it,
+// to show that they catch it.
+func SetUnsafeTrustStale(o *Options) { o.rules = trustStale{} }
+
+// trustStale: decisions on stale items stand.
+type trustStale struct{ keepLostWrites }
+
+func (trustStale) trustStale() bool { return true }
 
 // forgetLostWrites: "still at the base version" taken as "failed".
 type forgetLostWrites struct{ keepLostWrites }

@@ -58,17 +58,20 @@ type linConfig struct {
 	Faults   faults.Config
 	// UnsafeNoWriteIDs switches the write ids off (repo.SetUnsafeNoWriteIDs).
 	UnsafeNoWriteIDs bool
+	// UnsafeTrustStale trusts decisions on stale items
+	// (repo.SetUnsafeTrustStale).
+	UnsafeTrustStale bool
 }
 
 // linOp is one recorded call.
 type linOp struct {
 	Client int    `json:"c"`
-	Kind   string `json:"k"` // get, update, create, delete
+	Kind   string `json:"k"` // get, update, capped, create, delete
 	Key    int    `json:"key"`
-	Arg    int64  `json:"arg"` // update: amount; create: value; delete: version
+	Arg    int64  `json:"arg"` // update, capped: amount; create: value; delete: version
 	Call   int64  `json:"call"`
 	Return int64  `json:"ret"`
-	// Status: ok, notfound, exists, conflict, unknown.
+	// Status: ok, notfound, exists, conflict, refused (capped), unknown.
 	Status  string `json:"st"`
 	Value   int64  `json:"v"`
 	Version int64  `json:"ver"`
@@ -83,7 +86,10 @@ type linState struct {
 }
 
 // linStep is the sequential model of one key. Get returns the item; Update
-// adds to an existing item and bumps its version, or is NotFound; Create
+// adds to an existing item and bumps its version, or is NotFound; a capped
+// Update (linCapped) decides on the item: it returns it unchanged
+// (NoChange) at linCap or more, refuses on a multiple of 5, and adds
+// otherwise, so a decision made on a stale item shows; Create
 // succeeds iff there is no item; Delete(version) succeeds iff the item is
 // there at that version, is a conflict at another version, NotFound if
 // there is none.
@@ -122,6 +128,24 @@ func linStep(s linState, op linOp) []linState {
 			return ok(!s.exists)
 		case "unknown":
 			if s.exists {
+				return []linState{s, next}
+			}
+			return []linState{s}
+		}
+	case "capped":
+		next, writes, refuses := linCapped(s, op.Arg)
+		switch op.Status {
+		case "ok": // added, or NoChange: next is s
+			if s.exists && !refuses && next.value == op.Value && next.version == op.Version {
+				return []linState{next}
+			}
+			return nil
+		case "refused":
+			return ok(s.exists && refuses)
+		case "notfound":
+			return ok(!s.exists)
+		case "unknown":
+			if s.exists && writes {
 				return []linState{s, next}
 			}
 			return []linState{s}
@@ -167,6 +191,37 @@ func linStep(s linState, op linOp) []linState {
 	return nil
 }
 
+// linCap is the balance at which a capped Update says NoChange.
+const linCap = 60
+
+var errCapped = errors.New("capped: the balance is a multiple of 5")
+
+// linCapped is a capped Update of arg on s: the state after it, whether it
+// writes, and whether it refuses (errCapped).
+func linCapped(s linState, arg int64) (next linState, writes, refuses bool) {
+	switch {
+	case s.value >= linCap:
+		return s, false, false
+	case s.value%5 == 0:
+		return s, false, true
+	}
+	return linState{true, s.value + arg, s.version + 1}, true, false
+}
+
+// cappedFn is the fn of a capped Update of arg.
+func cappedFn(arg int64) func(*Account) error {
+	return func(a *Account) error {
+		switch {
+		case a.Balance >= linCap:
+			return repo.NoChange
+		case a.Balance%5 == 0:
+			return errCapped
+		}
+		a.Balance += arg
+		return nil
+	}
+}
+
 func linModel() porcupine.Model {
 	m := &porcupine.NondeterministicModel{
 		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
@@ -195,6 +250,8 @@ func linModel() porcupine.Model {
 				return fmt.Sprintf("k%d get -> %d@v%d", op.Key, op.Value, op.Version)
 			case "update":
 				return fmt.Sprintf("k%d +%d -> %s %d@v%d", op.Key, op.Arg, op.Status, op.Value, op.Version)
+			case "capped":
+				return fmt.Sprintf("k%d +%d capped -> %s %d@v%d", op.Key, op.Arg, op.Status, op.Value, op.Version)
 			case "create":
 				amb := ""
 				if op.Ambiguous {
@@ -256,6 +313,8 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 				return "exists"
 			case errors.Is(err, repo.ErrConflict):
 				return "conflict"
+			case errors.Is(err, errCapped):
+				return "refused"
 			}
 			return ""
 		}
@@ -263,9 +322,12 @@ func linWorker(bg context.Context, r *repo.Repository[Account], client int, seed
 		case p < 5:
 			op.Kind = "get"
 			a, err = r.Get(ctx, k)
-		case p < 12:
+		case p < 10:
 			op.Kind, op.Arg = "update", 1+rng.Int64N(9)
 			a, err = r.Update(ctx, k, func(a *Account) error { a.Balance += op.Arg; return nil })
+		case p < 12:
+			op.Kind, op.Arg = "capped", 1+rng.Int64N(9)
+			a, err = r.Update(ctx, k, cappedFn(op.Arg))
 		case p < 16:
 			op.Kind, op.Arg = "create", rng.Int64N(100)
 			a, err = r.Create(ctx, Account{ID: fmt.Sprintf("k%d", key), Balance: op.Arg})
@@ -312,6 +374,9 @@ func linRun(ctx context.Context, t *testing.T, cfg linConfig) ([]linOp, []error,
 	r := mustNew[Account](t, client, cfg.Table, patient, func(o *repo.Options) {
 		if cfg.UnsafeNoWriteIDs {
 			repo.SetUnsafeNoWriteIDs(o)
+		}
+		if cfg.UnsafeTrustStale {
+			repo.SetUnsafeTrustStale(o)
 		}
 	})
 	var mu sync.Mutex
@@ -559,6 +624,44 @@ func indexByte(b []byte, c byte) int {
 		}
 	}
 	return -1
+}
+
+// The checker catches a decision made on a stale item: with
+// repo.SetUnsafeTrustStale, a capped Update returns NoChange or its error
+// on the item its process handed on or kept, which another process may
+// have changed since. Two repositories in this process stand for two
+// processes; no faults are needed.
+func TestLinearizabilityCatchesTrustStale(t *testing.T) {
+	t.Parallel()
+	seed := faults.Seed(t)
+	start := time.Now()
+	for run := 0; time.Since(start) < 30*time.Second; run++ {
+		e := newEnv(t)
+		newRepo[Account](t, e)
+		deadline := time.Now().Add(2 * time.Second).UnixNano()
+		var mu sync.Mutex
+		var ops []linOp
+		var wg sync.WaitGroup
+		for p := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o, _, _ := linRun(context.Background(), t, linConfig{Table: e.table, Seed: seed + uint64(run*2+p), Deadline: deadline,
+					Workers: 2, Client0: p * 2, UnsafeTrustStale: true})
+				mu.Lock()
+				ops = append(ops, o...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		history, count := linHistory(ops)
+		res := porcupine.CheckOperationsTimeout(linModel(), history, 30*time.Second)
+		t.Logf("run %d trusting stale items: %s over %d operations (%v)", run, res, len(history), count)
+		if res == porcupine.Illegal {
+			return
+		}
+	}
+	t.Fatalf("trusting stale items, porcupine found no violation in 30 s: the check would not catch decisions on stale items")
 }
 
 // Found by TestLinearizability: Update's write is conditioned on the version

@@ -35,10 +35,13 @@ type loop[T any] struct {
 	// round trip of its last write (rivals.go).
 	conflictAt time.Time
 	rtt        time.Duration
-	build      func(cur versioned.Item) (*plan[T], error)
+	// build plans a write from the stored item cur; stale: cur was handed
+	// on or kept (kept.go), not read or returned during this call.
+	build func(cur versioned.Item, stale bool) (*plan[T], error)
 
 	cur    versioned.Item // the stored item as last seen; nil when none
 	known  bool           // cur is known
+	stale  bool           // cur came from a hand-off, not from this call's requests
 	plan   *plan[T]       // the write being sent; nil: build one from cur
 	lost   []string       // ids of plan's writes whose answers were lost
 	polls  int            // reads that found a lost create or delete not landed yet
@@ -92,19 +95,26 @@ func (l *loop[T]) succeed(value T, after func() versioned.Item) {
 }
 
 // prepare plans the next write from the stored item, reading it first if
-// the plan needs it and it is not known.
+// the plan needs it and it is not known. A plan from a stale item that
+// writes nothing (fn failed or said NoChange) is not trusted: the item is
+// read and the plan made again (kept.go).
 func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
 	if !l.known && l.read {
 		cur, err := l.r.getRaw(ctx, l.key, !l.o.EventuallyConsistent)
 		if err != nil {
 			return false, err
 		}
-		l.cur, l.known = cur, true
+		l.cur, l.known, l.stale = cur, true, false
 	}
 	if l.read && l.cur == nil {
 		return false, retry.MarkPermanent(l.r.notFound(l.key))
 	}
-	p, err := l.build(l.cur)
+	stale := l.stale && !l.o.rules.trustStale()
+	p, err := l.build(l.cur, stale)
+	if stale && (err != nil || p.skip) {
+		l.known, l.stale = false, false
+		return l.prepare(ctx)
+	}
 	if err != nil {
 		return false, retry.MarkPermanent(err)
 	}
@@ -152,7 +162,7 @@ func (l *loop[T]) send(ctx context.Context, w write) error {
 // item it returned (ALL_OLD) settles the earlier lost writes; if none of
 // them is stored either, it is a conflict.
 func (l *loop[T]) refused(old versioned.Item, n int) error {
-	l.cur, l.known = nil, true
+	l.cur, l.known, l.stale = nil, true, false
 	if len(old) > 0 {
 		l.cur = old
 	}

@@ -19,9 +19,10 @@ import (
 // (writeid.go) from the stored item; finish decides once more before the
 // call returns an error.
 
-// lossRules are how a call treats writes whose answers were lost. Calls
-// use keepLostWrites; export_test.go has the unsafe rules that the fault
-// and late-write suites run to show they catch their absence.
+// lossRules are how a call treats writes whose answers were lost, and
+// items it did not read. Calls use keepLostWrites; export_test.go has the
+// unsafe rules that the fault, late-write and kept-item tests run to show
+// they catch their absence.
 type lossRules interface {
 	// writeID is the id of the next sending; "" stores none.
 	writeID() string
@@ -35,6 +36,9 @@ type lossRules interface {
 	resend(k writeKind) bool
 	// fate is the fate the call acts on when sentFate says f.
 	fate(f fate, k writeKind) fate
+	// trustStale reports whether a decision that writes nothing may
+	// stand on a stale item (kept.go).
+	trustStale() bool
 }
 
 // keepLostWrites are the rules of every call: no double apply.
@@ -49,6 +53,7 @@ func (keepLostWrites) requestOptions(o *dynamodb.Options) { o.RetryMaxAttempts =
 func (keepLostWrites) remember() bool                     { return true }
 func (keepLostWrites) resend(k writeKind) bool            { return k == kindSave }
 func (keepLostWrites) fate(f fate, _ writeKind) fate      { return f }
+func (keepLostWrites) trustStale() bool                   { return false }
 
 // lostAnswer records a write that failed with err: one that may have been
 // stored is remembered.
@@ -97,7 +102,7 @@ func (l *loop[T]) resolve(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	l.cur, l.known = cur, true
+	l.cur, l.known, l.stale = cur, true, false
 	return l.settle(cur)
 }
 

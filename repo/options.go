@@ -38,6 +38,20 @@ type Options struct {
 	// DisableLocalQueue.
 	DisableCombining bool
 
+	// KeepItems is how many items the Repository keeps, of the keys its
+	// Updates wrote last and none waits on now: the item each key's last
+	// Update stored. The next Update of such a key applies fn to it and
+	// writes at once, without reading: one request instead of two while no
+	// other process writes the key. If one did, the write fails its
+	// condition and returns the current item, on which fn runs again: it
+	// costs one request, as the read would have, and keys that meet such
+	// conflicts are read first for a second. A decision that writes nothing
+	// (fn fails or says NoChange) is only returned on an item known to be
+	// current. Only the value given to [New] counts; the memory is at most
+	// KeepItems items. 0 keeps none: every Update that does not follow
+	// another of its key reads first. Default 1024.
+	KeepItems int
+
 	// Observer is told of conflicts and retries. Default: no observer.
 	Observer Observer
 
@@ -99,6 +113,8 @@ type RetryEvent struct {
 const (
 	defaultWriteIDAttribute = "_ddbocc_w"
 	defaultWriteIDs         = 4
+	defaultKeepItems        = 1024
+	maxKeepItems            = 1 << 20
 )
 
 func defaultOptions() Options {
@@ -106,6 +122,7 @@ func defaultOptions() Options {
 		Retry:            retry.DefaultPolicy(),
 		WriteIDAttribute: defaultWriteIDAttribute,
 		WriteIDs:         defaultWriteIDs,
+		KeepItems:        defaultKeepItems,
 		rules:            keepLostWrites{},
 	}
 }
@@ -129,6 +146,9 @@ func (o *Options) validate(attrs []string) error {
 	}
 	if o.WriteIDs < 1 || o.WriteIDs > 64 {
 		return invalid("Options.WriteIDs is %d, want 1 to 64", o.WriteIDs)
+	}
+	if o.KeepItems < 0 || o.KeepItems > maxKeepItems {
+		return invalid("Options.KeepItems is %d, want 0 to %d", o.KeepItems, maxKeepItems)
 	}
 	return nil
 }

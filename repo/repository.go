@@ -26,7 +26,7 @@ type Repository[T any] struct {
 	table  string
 	schema *versioned.Schema
 	opts   Options
-	queue  turns.Set[handoff] // local queue of Updates per key, handing on the stored item
+	queue  turns.Set[handoff] // local queue of Updates per key, handing on the stored item (kept.go)
 	// combining holds the Updates waiting in queue, for write combining
 	// (combine.go).
 	combining combiner[T]
@@ -57,7 +57,9 @@ func New[T any](client API, table string, optFns ...func(*Options)) (*Repository
 	if err := o.validate(s.Attributes()); err != nil {
 		return nil, err
 	}
-	return &Repository[T]{client: client, table: table, schema: s, opts: o, writers: newWriterSlots()}, nil
+	r := &Repository[T]{client: client, table: table, schema: s, opts: o, writers: newWriterSlots()}
+	r.queue.Keep = o.KeepItems
+	return r, nil
 }
 
 func isNil(c API) bool {

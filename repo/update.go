@@ -59,7 +59,7 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 		return r.updateCombined(ctx, o, key, fn)
 	}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
-	l.build = func(cur versioned.Item) (*plan[T], error) { return r.planUpdate(l.key, cur, fn) }
+	l.build = func(cur versioned.Item, _ bool) (*plan[T], error) { return r.planUpdate(l.key, cur, fn) }
 	if o.DisableLocalQueue {
 		return l.run(ctx)
 	}
@@ -67,11 +67,9 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	if err != nil {
 		return zero, fmt.Errorf("repo: waiting for a local Update of the same item: %w", err)
 	}
-	h := turn.Take()
+	h := taken(turn)
 	h.wait(ctx)
-	if h.item != nil {
-		l.cur, l.known = h.item, true
-	}
+	l.base(h)
 	l.rivals = true
 	t, err := l.run(ctx)
 	turn.EndWith(l.handoff(h, err))

@@ -104,6 +104,6 @@ type plan[T any] struct {
 
 // fixed returns a build step that plans p whatever is stored: for writes
 // that do not depend on the stored item (Create, Save, Delete).
-func fixed[T any](p *plan[T]) func(versioned.Item) (*plan[T], error) {
-	return func(versioned.Item) (*plan[T], error) { return p, nil }
+func fixed[T any](p *plan[T]) func(versioned.Item, bool) (*plan[T], error) {
+	return func(versioned.Item, bool) (*plan[T], error) { return p, nil }
 }

@@ -29,7 +29,7 @@ func TestOneAtATimeAndHandOn(t *testing.T) {
 					t.Error("two turns at once")
 				}
 				// A handed value is the one the previous turn stored.
-				if v := tr.Take(); v != 0 && v != last {
+				if v, _ := tr.Take(); v != 0 && v != last {
 					t.Errorf("handed %d, last stored %d", v, last)
 				}
 				last++
@@ -69,16 +69,11 @@ func TestTryAndCancel(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		got <- b.Take()
+		v, _ := b.Take()
+		got <- v
 		b.End("dropped")
 	}()
-	for {
-		s.mu.Lock()
-		n := s.m["k"].n
-		s.mu.Unlock()
-		if n == 2 {
-			break
-		}
+	for s.waiting("k") < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	a.End("x")
@@ -89,7 +84,82 @@ func TestTryAndCancel(t *testing.T) {
 	if len(s.m) != 0 {
 		t.Fatalf("%d keys left: a value with no one to take it is dropped with the key", len(s.m))
 	}
-	if c, ok := s.Try("k"); !ok || c.Take() != "" {
+	if c, ok := s.Try("k"); !ok || must(c.Take()) != "" {
 		t.Fatal("fresh turn got a stale value")
 	}
 }
+
+func TestKeep(t *testing.T) {
+	s := Set[int]{Keep: 2}
+	end := func(key string, v int) {
+		t.Helper()
+		tr, err := s.Wait(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.End(v)
+	}
+	take := func(key string) (int, bool) {
+		t.Helper()
+		tr, err := s.Wait(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.EndWith(nil)
+		return tr.Take()
+	}
+	end("a", 1)
+	end("b", 2)
+	end("a", 3) // a's newer value replaces its older one
+	end("c", 4) // b, idle longest, is dropped
+	if v, k := take("b"); v != 0 || k {
+		t.Errorf("b: %d kept %v, want dropped", v, k)
+	}
+	if v, k := take("a"); v != 3 || !k {
+		t.Errorf("a: %d kept %v, want 3 kept", v, k)
+	}
+	// Taking forgets: a's turn ended with nil handed on nothing new.
+	if v, k := take("a"); v != 0 || k {
+		t.Errorf("a again: %d kept %v, want nothing", v, k)
+	}
+	if len(s.kept) != s.idle.Len() || s.idle.Len() > s.Keep {
+		t.Fatalf("%d kept, %d idle, Keep %d", len(s.kept), s.idle.Len(), s.Keep)
+	}
+
+	// A value handed on while the next turn waits is not kept.
+	first, err := s.Wait(context.Background(), "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan [2]any)
+	go func() {
+		tr, err := s.Wait(context.Background(), "d")
+		if err != nil {
+			t.Error(err)
+			close(got)
+			return
+		}
+		v, k := tr.Take()
+		tr.EndWith(nil)
+		got <- [2]any{v, k}
+	}()
+	for s.waiting("d") < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	first.End(5)
+	if g := <-got; g[0] != 5 || g[1] != false {
+		t.Errorf("handed on while waiting: %v, want 5 not kept", g)
+	}
+}
+
+// waiting is how many turns run or wait on key.
+func (s *Set[V]) waiting(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.m[key]; l != nil {
+		return l.n
+	}
+	return 0
+}
+
+func must[V any](v V, _ bool) V { return v }
