@@ -9,8 +9,9 @@ import (
 	"github.com/ddbocc/ddbocc/versioned"
 )
 
-// Update reads the item stored under k, applies fn to a copy and saves it on
-// condition that the version is unchanged. On a conflict it applies fn again
+// Update reads the item stored under k (or takes the one this Repository
+// kept from its last Update of k: see Options.KeepItems), applies fn to a
+// copy and saves it on condition that the version is unchanged. On a conflict it applies fn again
 // to the item the failed write returned (ALL_OLD: no extra read), after the
 // backoff of Options.Retry, until a write succeeds or the policy is spent.
 // It returns the stored item with its new version.
@@ -18,8 +19,11 @@ import (
 // fn may run several times and must only change the item it is given; each
 // run gets a fresh copy. An error from fn stops Update with no write and is
 // returned so that errors.Is finds it. fn returning [NoChange] skips the
-// write: Update returns the current item and nil. fn must not change the key
-// or the version.
+// write: Update returns the current item and nil. Either is returned only
+// when fn made it on an item known to be current: made on a kept or
+// handed-on item, it is made again on a read (or, in a combined write,
+// stands once the write shows the item was current). fn must not change
+// the key or the version.
 //
 // Errors: [ErrNotFound] if there is no item; after the policy is spent, an
 // error matching both [ErrConflict] and retry.ErrExhausted that says how many

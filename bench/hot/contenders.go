@@ -40,6 +40,7 @@ var contenders = []contender{
 	{"ddbocc", "Repository.Update, defaults", buildRepo()},
 	{"nocombine", "Repository.Update, DisableCombining", buildRepo(func(o *repo.Options) { o.DisableCombining = true })},
 	{"noqueue", "Repository.Update, DisableLocalQueue", buildRepo(func(o *repo.Options) { o.DisableLocalQueue = true })},
+	{"nokeep", "Repository.Update, KeepItems 0: reads before an Update that follows none of its key", buildRepo(func(o *repo.Options) { o.KeepItems = 0 })},
 	{"best", "GetItem, conditional UpdateItem, ALL_OLD reused, full-jitter backoff", buildBest},
 	{"naive", "GetItem, conditional PutItem, on conflict fixed sleep and read again", buildNaive},
 }
