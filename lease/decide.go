@@ -66,11 +66,25 @@ func heldBy(r record) *HeldError {
 
 // Acquiring.
 
-// watch is a held record as first seen by this process: its version, and
-// when (monotonic, after the read returned).
+// watch is a held record as first seen by this process: the write that
+// stored it, and when (monotonic, after the read returned).
 type watch struct {
+	write written
+	since time.Time
+}
+
+// written names the write that stored a record: its version, owner, token
+// and stamp. The version alone does not: a record deleted (by hand, or by
+// its TTL) and created anew starts again at version 1.
+type written struct {
 	version int64
-	since   time.Time
+	owner   string
+	token   int64
+	stamp   string
+}
+
+func writtenAs(r record) written {
+	return written{version: r.Version, owner: r.Owner, token: r.Token, stamp: r.Stamp}
 }
 
 // sighting is a record as an acquirer read it.
@@ -94,8 +108,8 @@ const (
 )
 
 // judge decides what to do with sighting s. A held record is taken over
-// once this Manager has seen its version unchanged for the holder's full
-// duration, or, with skew > 0, at once if its stored expiry (the holder's
+// once this Manager has seen it unchanged (the same write: version, owner,
+// token and stamp) for the holder's full duration, or, with skew > 0, at once if its stored expiry (the holder's
 // wall clock) is older than s.seen's wall clock minus skew. For waitHeld,
 // it also returns the watch to keep and how long until the record could be
 // stale.
@@ -107,8 +121,8 @@ func judge(s sighting, skew time.Duration) (verdict, watch, time.Duration) {
 	if skew > 0 && time.Unix(cur.Expires, 0).Before(s.seen.Add(-skew)) {
 		return takeOver, watch{}, 0
 	}
-	if !s.watched || s.prior.version != cur.Version {
-		return waitHeld, watch{version: cur.Version, since: s.seen}, cur.duration()
+	if !s.watched || s.prior.write != writtenAs(cur) {
+		return waitHeld, watch{write: writtenAs(cur), since: s.seen}, cur.duration()
 	}
 	if el := s.seen.Sub(s.prior.since); el < cur.duration() {
 		return waitHeld, s.prior, cur.duration() - el

@@ -41,11 +41,16 @@ func TestLearn(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	held := record{Name: "n", Owner: "other", Token: 3, Version: 5, Duration: 10_000, Expires: t0.Add(5 * time.Second).Unix()}
+	held := record{Name: "n", Owner: "other", Token: 3, Version: 5, Duration: 10_000, Expires: t0.Add(5 * time.Second).Unix(), Stamp: "s1"}
 	expired := held
 	expired.Expires = t0.Add(-time.Minute).Unix()
 	moved := held
-	moved.Version = 6
+	moved.Version, moved.Stamp = 6, "s2"
+	// Deleted and created anew by another holder: version 1 again. The
+	// watch was of this owner's first hold, at version 1 too.
+	recreated := record{Name: "n", Owner: "other", Token: 1, Version: 1, Duration: 10_000, Stamp: "s3"}
+	first := recreated
+	first.Owner, first.Stamp = "gone", "s0"
 	for _, tc := range []struct {
 		name     string
 		s        sighting
@@ -58,19 +63,23 @@ func TestJudge(t *testing.T) {
 		{"free", sighting{rec: record{Name: "n", Version: 4}, seen: t0}, 0, takeFree, watch{}, 0, false},
 		{"missing", sighting{rec: record{Name: "n"}, seen: t0}, 0, takeFree, watch{}, 0, false},
 		{"left by our own unknown write", sighting{rec: held, unheld: true, seen: t0}, 0, takeFree, watch{}, 0, false},
-		{"held, first sighting", sighting{rec: held, seen: t0}, 0, waitHeld, watch{5, t0}, 10 * time.Second, false},
-		{"held, seen 4s unchanged", sighting{rec: held, seen: t0.Add(4 * time.Second), prior: watch{5, t0}, watched: true},
-			0, waitHeld, watch{5, t0}, 6 * time.Second, false},
-		{"held, seen just under its duration", sighting{rec: held, seen: t0.Add(10*time.Second - 1), prior: watch{5, t0}, watched: true},
-			0, waitHeld, watch{5, t0}, 1, false},
-		{"held, seen unchanged a full duration", sighting{rec: held, seen: t0.Add(10 * time.Second), prior: watch{5, t0}, watched: true},
+		{"held, first sighting", sighting{rec: held, seen: t0}, 0, waitHeld, watch{writtenAs(held), t0}, 10 * time.Second, false},
+		{"held, seen 4s unchanged", sighting{rec: held, seen: t0.Add(4 * time.Second), prior: watch{writtenAs(held), t0}, watched: true},
+			0, waitHeld, watch{writtenAs(held), t0}, 6 * time.Second, false},
+		{"held, seen just under its duration", sighting{rec: held, seen: t0.Add(10*time.Second - 1), prior: watch{writtenAs(held), t0}, watched: true},
+			0, waitHeld, watch{writtenAs(held), t0}, 1, false},
+		{"held, seen unchanged a full duration", sighting{rec: held, seen: t0.Add(10 * time.Second), prior: watch{writtenAs(held), t0}, watched: true},
 			0, takeOver, watch{}, 0, true},
-		{"renewed since the last sighting", sighting{rec: moved, seen: t0.Add(time.Hour), prior: watch{5, t0}, watched: true},
-			0, waitHeld, watch{6, t0.Add(time.Hour)}, 10 * time.Second, false},
+		{"renewed since the last sighting", sighting{rec: moved, seen: t0.Add(time.Hour), prior: watch{writtenAs(held), t0}, watched: true},
+			0, waitHeld, watch{writtenAs(moved), t0.Add(time.Hour)}, 10 * time.Second, false},
+		{"deleted and created anew at the watched version", sighting{rec: recreated, seen: t0.Add(time.Hour), prior: watch{writtenAs(first), t0}, watched: true},
+			0, waitHeld, watch{writtenAs(recreated), t0.Add(time.Hour)}, 10 * time.Second, false},
+		{"created anew by the same owner", sighting{rec: recreated, seen: t0.Add(time.Hour), prior: watch{written{1, "other", 1, "s0"}, t0}, watched: true},
+			0, waitHeld, watch{writtenAs(recreated), t0.Add(time.Hour)}, 10 * time.Second, false},
 		{"expired past the skew", sighting{rec: expired, seen: t0}, 30 * time.Second, takeOver, watch{}, 0, true},
-		{"expired within the skew", sighting{rec: expired, seen: t0}, 2 * time.Minute, waitHeld, watch{5, t0}, 10 * time.Second, false},
-		{"expired, skew off", sighting{rec: expired, seen: t0}, 0, waitHeld, watch{5, t0}, 10 * time.Second, false},
-		{"live, skew on", sighting{rec: held, seen: t0}, time.Second, waitHeld, watch{5, t0}, 10 * time.Second, false},
+		{"expired within the skew", sighting{rec: expired, seen: t0}, 2 * time.Minute, waitHeld, watch{writtenAs(held), t0}, 10 * time.Second, false},
+		{"expired, skew off", sighting{rec: expired, seen: t0}, 0, waitHeld, watch{writtenAs(held), t0}, 10 * time.Second, false},
+		{"live, skew on", sighting{rec: held, seen: t0}, time.Second, waitHeld, watch{writtenAs(held), t0}, 10 * time.Second, false},
 	} {
 		v, w, wait := judge(tc.s, tc.skew)
 		if v != tc.want || (v == waitHeld && (w != tc.watch || wait != tc.wait)) {
@@ -188,9 +197,9 @@ func TestStoredUnsure(t *testing.T) {
 // once no one has looked at it for its keep.
 func TestMemory(t *testing.T) {
 	var y memory
-	y.note("a", watch{1, t0}, t0, time.Second)
+	y.note("a", watch{written{version: 1}, t0}, t0, time.Second)
 	y.addUnsure("b", 3, t0, time.Second)
-	if w, ok := y.recall("a"); !ok || w != (watch{1, t0}) {
+	if w, ok := y.recall("a"); !ok || w != (watch{written{version: 1}, t0}) {
 		t.Fatalf("recall a = %+v %v", w, ok)
 	}
 	y.forget("a")
@@ -202,11 +211,11 @@ func TestMemory(t *testing.T) {
 	}
 	// Many names looked at once and then no more: pruned as new names come.
 	for i := range 100 {
-		y.note(fmt.Sprint("old", i), watch{1, t0}, t0, time.Second)
+		y.note(fmt.Sprint("old", i), watch{written{version: 1}, t0}, t0, time.Second)
 	}
 	later := t0.Add(2 * time.Second)
 	for i := range 40 {
-		y.note(fmt.Sprint("new", i), watch{1, later}, later, time.Second)
+		y.note(fmt.Sprint("new", i), watch{written{version: 1}, later}, later, time.Second)
 	}
 	if n := y.len(); n != 40 {
 		t.Fatalf("%d names remembered, want the 40 new ones (the old ones pruned)", n)

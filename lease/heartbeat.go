@@ -15,7 +15,7 @@ type beat struct {
 
 // renewedAt moves the schedule on after a renewal sent at start succeeded.
 func (b *beat) renewedAt(start time.Time, t timing) {
-	b.safe = start.Add(t.duration - t.margin)
+	b.safe = t.safeAfter(start)
 	b.next = start.Add(t.interval)
 	b.last = nil
 }
@@ -60,6 +60,7 @@ func (l *Lease) heartbeat(sent time.Time) {
 			return
 		default:
 			b.failedAt(clk.Now(), err, l.times)
+			l.renewFailed(err)
 		}
 	}
 }
@@ -79,7 +80,7 @@ func (l *Lease) renew(start, safe time.Time) (renewal, *LostError, error) {
 	verdict, le := afterRenew(f, cur, l.me)
 	switch verdict {
 	case renewed:
-		l.stored(cur)
+		l.renewed(cur, start)
 		if obs := l.st.observer.Renewed; obs != nil {
 			obs(RenewedEvent{Name: l.name, Token: l.me.token, Version: cur.Version, Latency: l.st.clock.Now().Sub(start)})
 		}

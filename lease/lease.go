@@ -35,6 +35,10 @@ type Lease struct {
 	mu  sync.Mutex
 	rec record // the record as last stored
 	err error  // nil while held
+	// safe is when the lease is lost unless a renewal succeeds first;
+	// renewErr the last renewal error since the last success.
+	safe     time.Time
+	renewErr error
 }
 
 // timing is the heartbeat timing of one lease.
@@ -44,12 +48,15 @@ type timing struct {
 	margin   time.Duration // the safe time is a renewal's send time + duration - margin
 }
 
+// safeAfter is the safe time of a write sent at sent.
+func (t timing) safeAfter(sent time.Time) time.Time { return sent.Add(t.duration - t.margin) }
+
 // newLease returns the lease of stored record rec, whose acquiring write was
 // sent at sent, with its heartbeat running. The lease keeps turn until it
 // ends.
 func newLease(st *store, rec record, times timing, sent time.Time, turn *turns.Turn[*record]) *Lease {
 	l := &Lease{st: st, me: holder{owner: st.owner, token: rec.Token}, name: rec.Name, data: rec.Data,
-		times: times, turn: turn, done: make(chan struct{}), rec: rec}
+		times: times, turn: turn, done: make(chan struct{}), rec: rec, safe: times.safeAfter(sent)}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.ctx, l.cancel = context.WithValue(ctx, leaseKey{}, l), cancel
 	go l.heartbeat(sent)
@@ -90,11 +97,22 @@ func (l *Lease) Context() context.Context { return l.ctx }
 // Err returns nil while the lease is held (and while a Release is under
 // way), an error matching [ErrLost] (a [*LostError] with the reason) once
 // it is lost, and [ErrReleased] once Release has marked the record free.
-// It is the one place that says how a lease ended. Does not block.
+// It is the one place that says how a lease ended. It follows the clock:
+// once the safe time has passed without a successful renewal, Err ends the
+// lease as lost (NotRenewed) itself, without waiting for the heartbeat
+// goroutine, so a check made after a long pause of the process is
+// truthful. Does not block.
 func (l *Lease) Err() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
+	err, safe, cause := l.err, l.safe, l.renewErr
+	l.mu.Unlock()
+	if err == nil && !l.st.clock.Now().Before(safe) {
+		l.lose(&LostError{Reason: NotRenewed, Cause: cause})
+		l.mu.Lock()
+		err = l.err
+		l.mu.Unlock()
+	}
+	return err
 }
 
 // lostErr returns Err if the lease was lost, else nil.
@@ -132,6 +150,21 @@ func (l *Lease) stored(rec record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rec = rec
+}
+
+// renewed notes rec as stored by a renewal sent at start: the lease is
+// safe until start's safe time.
+func (l *Lease) renewed(rec record, start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rec, l.safe, l.renewErr = rec, l.times.safeAfter(start), nil
+}
+
+// renewFailed notes err, a renewal's transient error.
+func (l *Lease) renewFailed(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.renewErr = err
 }
 
 // finish ends the lease with err (the first call wins): it cancels Context

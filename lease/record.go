@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 
@@ -19,7 +20,11 @@ type record struct {
 	Expires  int64  `dynamo:"expires"`     // epoch seconds: the holder's estimate of its expiry (free: when released); for people and MaxClockSkew
 	TTL      int64  `dynamo:"ttl"`         // epoch seconds: RecordTTL after the last write; the table's TTL attribute
 	Data     []byte `dynamo:"data,omitempty"`
-	Version  int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
+	// Stamp is a random id of the write that stored the record. A record
+	// deleted and created anew starts again at version 1: with the version,
+	// the stamp tells it from the one a waiter watched.
+	Stamp   string `dynamo:"stamp,omitempty"`
+	Version int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
 }
 
 // Attribute names of the record, for conditions built by hand.
@@ -62,10 +67,12 @@ func (s *store) get(ctx context.Context, name string) (record, error) {
 }
 
 // save stores rec on condition of its version (repo's Save), with its TTL
-// attribute set RecordTTL from now: every write of a record goes through
-// it, so TTL never collects a record written less than RecordTTL ago.
+// attribute set RecordTTL from now and a fresh stamp: every write of a
+// record goes through it, so TTL never collects a record written less than
+// RecordTTL ago, and no two writes store the same stamp.
 func (s *store) save(ctx context.Context, rec record) (record, error) {
 	rec.TTL = s.clock.Now().Add(s.recordTTL).Unix()
+	rec.Stamp = rand.Text()
 	return s.recs.Save(ctx, rec)
 }
 
