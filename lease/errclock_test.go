@@ -25,7 +25,9 @@ func (c *stalledClock) Now() time.Time {
 	return c.now
 }
 
-func (c *stalledClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
+func (c *stalledClock) AfterFunc(time.Duration, func()) func() bool {
+	return func() bool { return true }
+}
 
 func (c *stalledClock) advance(d time.Duration) {
 	c.mu.Lock()
