@@ -137,11 +137,25 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 	return l, wait, err
 }
 
-// current is name's record: the one the previous local turn handed over,
-// or else the stored one (a missing record is free at version 0).
+// current is name's record as far as the acquiring write needs it, read
+// only when it must be:
+//   - the record the previous local turn handed over, or that the Manager
+//     kept from its last Release of the name (keptRecords);
+//   - for a name this Manager knows nothing of (no watch, no write of
+//     unknown outcome), a missing record: the write creates it, or fails
+//     and returns the stored record;
+//   - otherwise the stored record, read (a missing record is free at
+//     version 0).
+//
+// A record that moved since is no risk: the write is conditioned on its
+// version, and a failed one returns the current record, which is judged in
+// turn (take.from). So an uncontended acquire writes at once.
 func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[*record]) (record, error) {
 	if f, _ := turn.Take(); f != nil {
 		return *f, nil
+	}
+	if !m.names.known(name) {
+		return record{Name: name}, nil
 	}
 	return m.st.get(ctx, name)
 }

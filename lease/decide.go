@@ -135,7 +135,7 @@ type taking int
 
 const (
 	took       taking = iota // stored: the lease is ours
-	takeAgain                // the record moved since it was read (freed, or deleted): write again from it
+	takeAgain                // the record moved since it was read, or was not read: judge what the write found, and write again if it may
 	takeHeld                 // another owner wrote first: ErrHeld
 	takeUnsure               // outcome unknown: remember the token, report the error
 	takeFailed               // report the error
@@ -148,7 +148,7 @@ func afterTake(f found, cur record, last bool) taking {
 	switch {
 	case f == foundStored:
 		return took
-	case f == foundConflict && cur.Owner == "" && !last:
+	case f == foundConflict && !last:
 		return takeAgain
 	case f == foundConflict:
 		return takeHeld

@@ -33,9 +33,15 @@ type Manager struct {
 	names  memory // watches and unknown acquiring writes of names not held
 
 	// queue is the local queue per name: one goroutine at a time waits for
-	// or holds a name; a Release hands the record it stored to the next.
+	// or holds a name; a Release hands the record it stored to the next,
+	// or, with no one waiting, the queue keeps it (keptRecords).
 	queue turns.Set[*record]
 }
+
+// keptRecords is how many names' records, freed by this Manager's last
+// Release of each, the Manager keeps, so that its next acquire of such a
+// name writes at once, without reading: one request.
+const keptRecords = 1024
 
 // New returns a Manager of the leases in table. It starts from the default
 // [Options], applies optFns, and validates the result (errors match
@@ -60,7 +66,9 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 		return nil, err
 	}
 	st := &store{recs: r, table: table, owner: o.Owner, recordTTL: o.RecordTTL, clock: o.Clock, observer: o.Observer}
-	return &Manager{client: client, opts: o, st: st}, nil
+	m := &Manager{client: client, opts: o, st: st}
+	m.queue.Keep = keptRecords
+	return m, nil
 }
 
 // Owner returns the owner id this Manager writes into records. Safe for

@@ -92,6 +92,13 @@ func (y *memory) storedUnsure(name string, cur record, owner string) bool {
 	return found
 }
 
+// known reports whether name has an entry: a watch or unknown writes.
+func (y *memory) known(name string) bool {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.m[name] != nil
+}
+
 // forget forgets name: it was acquired.
 func (y *memory) forget(name string) {
 	y.mu.Lock()

@@ -1,0 +1,66 @@
+package lease_test
+
+import (
+	"context"
+	"maps"
+	"testing"
+
+	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/lease"
+)
+
+// An uncontended acquire and release is two requests, no read: the first
+// acquire of a name creates its record at once, and a Manager's next
+// acquire writes on the record its own Release kept. A record another
+// Manager freed last costs one more (the acquiring create fails and
+// returns it). Tokens still increase.
+func TestAcquireReleaseRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &ddblocal.RequestCounter{}
+	table := ddblocal.TableName(t)
+	client := ddblocal.Client(t, c.Option())
+	a, err := lease.New(client, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lease.New(client, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	pair := func(m *lease.Manager, try bool, want map[string]int64) {
+		t.Helper()
+		c.Reset()
+		var l *lease.Lease
+		var err error
+		if try {
+			l, err = m.TryAcquire(ctx, "p")
+		} else {
+			l, err = m.Acquire(ctx, "p")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Token() <= last {
+			t.Fatalf("token %d after %d", l.Token(), last)
+		}
+		last = l.Token()
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ByOperation(); !maps.Equal(got, want) {
+			t.Errorf("acquire and release sent %v, want %v", got, want)
+		}
+	}
+	two := map[string]int64{"PutItem": 1, "UpdateItem": 1}
+	pair(a, false, two) // absent: created at once
+	again := map[string]int64{"UpdateItem": 2}
+	pair(a, false, again) // a's own release kept the record
+	pair(a, true, again)
+	pair(b, true, map[string]int64{"PutItem": 1, "UpdateItem": 2}) // freed by a: the create fails and returns it
+	pair(b, false, again)
+}
