@@ -101,7 +101,7 @@ func TestAfterTake(t *testing.T) {
 		{foundStored, mine, true, took},
 		{foundConflict, free, false, takeAgain}, // freed since it was read
 		{foundConflict, free, true, takeHeld},
-		{foundConflict, other, false, takeAgain},   // someone else wrote first, or it was not read: judge it
+		{foundConflict, other, false, takeAgain}, // someone else wrote first, or it was not read: judge it
 		{foundConflict, other, true, takeHeld},
 		{foundMissing, record{}, false, takeAgain}, // deleted since it was read
 		{foundMissing, record{}, true, takeFailed},
