@@ -40,6 +40,10 @@ type counterItem struct {
 // lease lost (NotRenewed) before anyone takes over, write nothing, and once
 // another Manager has taken over, its guarded write must be refused.
 //
+// The second goroutine of each Manager takes the counter's lease together
+// with a second name ("side", shared by all) through AcquireAll: one
+// transaction under the same faults.
+//
 // Checked: the counter values written are exactly 0..K-1, each once (two
 // holders at once would write the same value); the counter ends at K;
 // tokens strictly increase along the counter; every outage ended in a
@@ -86,6 +90,7 @@ func TestLeaseUnderFaults(t *testing.T) {
 		takeovers atomic.Int64
 		notRenew  atomic.Int64
 		unknowns  atomic.Int64 // Release or Acquire errors under faults
+		viaAll    atomic.Int64 // increments under leases from AcquireAll
 		stats     []*faults.Transport
 	)
 	errc := make(chan error, 2*managers)
@@ -123,7 +128,7 @@ func TestLeaseUnderFaults(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for done.Load() < target && ctx.Err() == nil {
-					l, err := m.Acquire(ctx, "counter")
+					l, side, err := acquireCounter(ctx, m, g == 1)
 					if ctx.Err() != nil {
 						return
 					}
@@ -162,13 +167,21 @@ func TestLeaseUnderFaults(t *testing.T) {
 						log = append(log, entry{cur.N, l.Token()})
 						mu.Unlock()
 						done.Add(1)
-					}
-					if err := l.Release(ctx); err != nil {
-						if !errors.Is(err, repo.ErrOutcomeUnknown) && !errors.Is(err, retry.ErrExhausted) {
-							fail(err)
-							return
+						if side != nil {
+							viaAll.Add(1)
 						}
-						unknowns.Add(1)
+					}
+					for _, l := range []*lease.Lease{l, side} {
+						if l == nil {
+							continue
+						}
+						if err := l.Release(ctx); err != nil {
+							if !errors.Is(err, repo.ErrOutcomeUnknown) && !errors.Is(err, retry.ErrExhausted) {
+								fail(err)
+								return
+							}
+							unknowns.Add(1)
+						}
 					}
 				}
 			}()
@@ -194,8 +207,8 @@ func TestLeaseUnderFaults(t *testing.T) {
 		injected.Delayed += s.Delayed
 	}
 	t.Logf("faults: %v", injected)
-	t.Logf("%d increments, %d outages, %d NotRenewed losses, %d takeovers, %d Acquire/Release errors with unknown outcome",
-		len(log), min(outaged.Load(), outages), notRenew.Load(), takeovers.Load(), unknowns.Load())
+	t.Logf("%d increments (%d under AcquireAll), %d outages, %d NotRenewed losses, %d takeovers, %d Acquire/Release errors with unknown outcome",
+		len(log), viaAll.Load(), min(outaged.Load(), outages), notRenew.Load(), takeovers.Load(), unknowns.Load())
 
 	slices.SortFunc(log, func(a, b entry) int { return int(a.n - b.n) })
 	for i, e := range log {
@@ -213,6 +226,20 @@ func TestLeaseUnderFaults(t *testing.T) {
 	if n := min(outaged.Load(), outages); notRenew.Load() < n || takeovers.Load() < n {
 		t.Fatalf("%d outages but %d NotRenewed losses and %d takeovers", n, notRenew.Load(), takeovers.Load())
 	}
+}
+
+// acquireCounter acquires the counter's lease, alone or, with both,
+// together with "side" (AcquireAll).
+func acquireCounter(ctx context.Context, m *lease.Manager, both bool) (counter, side *lease.Lease, err error) {
+	if !both {
+		counter, err = m.Acquire(ctx, "counter")
+		return counter, nil, err
+	}
+	ls, err := m.AcquireAll(ctx, []string{"counter", "side"})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ls[0], ls[1], nil
 }
 
 // holdThroughOutage cuts l's Manager off from DynamoDB while l is held: the

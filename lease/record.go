@@ -23,8 +23,15 @@ type record struct {
 	// Stamp is a random id of the write that stored the record. A record
 	// deleted and created anew starts again at version 1: with the version,
 	// the stamp tells it from the one a waiter watched.
-	Stamp   string `dynamo:"stamp,omitempty"`
-	Version int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
+	Stamp string `dynamo:"stamp,omitempty"`
+	// The completion mark of the name's work ([Lease.ReleaseDone],
+	// [Manager.Once]): the owner and token of the lease that stored it, and
+	// when (epoch milliseconds, that Manager's clock). Stored by a release
+	// write; every later write copies it, as it copies the whole record.
+	DoneBy    string `dynamo:"done_by,omitempty"`
+	DoneToken int64  `dynamo:"done_token,omitempty"`
+	DoneAt    int64  `dynamo:"done_at_ms,omitempty"`
+	Version   int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
 }
 
 // Attribute names of the record, for conditions built by hand.
@@ -37,6 +44,17 @@ const (
 
 // duration is the holder's lease duration.
 func (r record) duration() time.Duration { return time.Duration(r.Duration) * time.Millisecond }
+
+// done reports whether r carries a completion mark.
+func (r record) done() bool { return r.DoneBy != "" }
+
+// doneAt is when r's completion mark was stored; zero without one.
+func (r record) doneAt() time.Time {
+	if !r.done() {
+		return time.Time{}
+	}
+	return time.UnixMilli(r.DoneAt)
+}
 
 // expires is the expiry written into a record by a holder of a lease of
 // duration d whose write is sent at now: rounded up to whole seconds.
@@ -71,9 +89,15 @@ func (s *store) get(ctx context.Context, name string) (record, error) {
 // record goes through it, so TTL never collects a record written less than
 // RecordTTL ago, and no two writes store the same stamp.
 func (s *store) save(ctx context.Context, rec record) (record, error) {
+	return s.recs.Save(ctx, s.stamped(rec))
+}
+
+// stamped is rec as a write stores it: its TTL attribute set RecordTTL
+// from now and a fresh stamp. Every write of a record goes through it.
+func (s *store) stamped(rec record) record {
 	rec.TTL = s.clock.Now().Add(s.recordTTL).Unix()
 	rec.Stamp = rand.Text()
-	return s.recs.Save(ctx, rec)
+	return rec
 }
 
 // within returns a context that is also cancelled, with cause
