@@ -136,7 +136,9 @@ func TestAcquireAllCycleFenced(t *testing.T) {
 	}
 }
 
-func fastPolls(o *lease.Options) { o.PollInterval, o.MaxPollInterval = 5*time.Millisecond, 20*time.Millisecond }
+func fastPolls(o *lease.Options) {
+	o.PollInterval, o.MaxPollInterval = 5*time.Millisecond, 20*time.Millisecond
+}
 
 // Names AcquireAll cannot take together are refused before any request.
 func TestAcquireAllBadNames(t *testing.T) {
