@@ -23,7 +23,7 @@ WITH_DDB := scripts/with-dynamodb-local.sh
 TEST_TIMEOUT ?= 20m
 TESTFLAGS ?=
 # Examples run by `make demo` (directories under examples/).
-EXAMPLES ?= quickstart counter transfer commitlock leader
+EXAMPLES ?= quickstart counter transfer commitlock leader nightly
 # Benchmarks: `make bench BENCH=Update BENCHTIME=2s`.
 BENCH ?= .
 BENCHTIME ?= 1s

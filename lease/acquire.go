@@ -21,12 +21,18 @@ import (
 // repo.ErrOutcomeUnknown; the next TryAcquire or Acquire of the name
 // through this Manager recognises the record if it was stored and takes it
 // again at once. TryAcquire blocks for one or two requests; cancelling ctx
-// stops it. Safe for concurrent use.
+// stops it, and so does [Manager.Close] (the error then matches
+// [ErrClosed]). Safe for concurrent use.
 func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
 	ao, err := m.begin(ctx, optFns)
 	if err != nil {
 		return nil, err
 	}
+	ctx, end, err := m.life.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	start := m.st.clock.Now()
 	turn, ok := m.queue.Try(name)
 	if !ok {
@@ -35,16 +41,16 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 	l, _, err := m.attempt(ctx, name, ao, start, turn)
 	if err != nil {
 		turn.End(nil)
-		return nil, err
 	}
-	return l, nil
+	return m.life.outcome(ctx, l, err)
 }
 
-// Acquire blocks until it holds name or ctx is done (then it returns
-// ctx's error). Goroutines of one Manager waiting for the same name queue
-// locally: one polls DynamoDB, and a local release hands the name over at
-// once. A record held by another owner is taken over after this Manager has
-// seen it unchanged for a full lease duration on its own monotonic clock.
+// Acquire blocks until it holds name, ctx is done (then it returns ctx's
+// error) or [Manager.Close] begins (then the error matches [ErrClosed]).
+// Goroutines of one Manager waiting for the same name queue locally: one
+// polls DynamoDB, and a local release hands the name over at once. A
+// record held by another owner is taken over after this Manager has seen
+// it unchanged for a full lease duration on its own monotonic clock.
 //
 // An acquiring write whose outcome is unknown (its response was lost and
 // the read that should have told failed too) is not an error: the next
@@ -58,17 +64,21 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 	if err != nil {
 		return nil, err
 	}
+	ctx, end, err := m.life.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	start := m.st.clock.Now()
 	turn, err := m.queue.Wait(ctx, name)
 	if err != nil {
-		return nil, err
+		return m.life.outcome(ctx, nil, err)
 	}
 	l, err := m.poll(ctx, name, ao, start, turn)
 	if err != nil {
 		turn.End(nil)
-		return nil, err
 	}
-	return l, nil
+	return m.life.outcome(ctx, l, err)
 }
 
 // begin checks ctx and returns the options of one Acquire or TryAcquire.
@@ -213,11 +223,12 @@ func (a take) from(ctx context.Context, cur record, last bool) (*Lease, *record,
 func (m *Manager) keep(d time.Duration) time.Duration { return 2*d + m.opts.MaxPollInterval }
 
 // acquired starts the lease of stored record rec, whose acquiring write was
-// sent at sent, and tells the observer. The lease keeps a.turn until it
-// ends.
+// sent at sent, holds it among the Manager's leases (for Close), and tells
+// the observer. The lease keeps a.turn until it ends.
 func (m *Manager) acquired(rec record, a take, sent time.Time, takeover bool) *Lease {
 	m.names.forget(rec.Name)
 	l := newLease(m.st, rec, m.opts.timing(a.ao.Duration), sent, a.turn)
+	m.life.add(l)
 	if f := m.opts.Observer.Acquired; f != nil {
 		f(AcquiredEvent{Name: rec.Name, Token: rec.Token, Takeover: takeover, Waited: m.st.clock.Now().Sub(a.start)})
 	}

@@ -33,7 +33,7 @@ const MaxAcquireAll = repo.MaxTxOps
 //
 // An empty name, a name given twice, no names or more than
 // [MaxAcquireAll] are errors matching [ErrInvalidArgument] before any
-// request. A commit whose outcome stays unknown is not an error: the next
+// request. [Manager.Close] ends a waiting AcquireAll with [ErrClosed]. A commit whose outcome stays unknown is not an error: the next
 // attempt recognises the records it stored as this Manager's and takes
 // them again at once. Safe for concurrent use.
 func (m *Manager) AcquireAll(ctx context.Context, names []string, optFns ...func(*AcquireOptions)) ([]*Lease, error) {
@@ -45,14 +45,23 @@ func (m *Manager) AcquireAll(ctx context.Context, names []string, optFns ...func
 	if err != nil {
 		return nil, err
 	}
+	ctx, end, err := m.life.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	all := &takeAll{m: m, ao: ao, start: m.st.clock.Now(), names: sorted}
 	delay := m.opts.PollInterval
 	for {
 		leases, wait, err := all.attempt(ctx)
 		if err == nil {
+			if m.life.closing() {
+				return nil, ErrClosed // Close releases them
+			}
 			return inOrder(names, sorted, leases), nil
 		}
 		if !busy(err) {
+			_, err = m.life.outcome(ctx, nil, err)
 			return nil, err
 		}
 		d := jitter(delay)
@@ -61,6 +70,7 @@ func (m *Manager) AcquireAll(ctx context.Context, names []string, optFns ...func
 		}
 		delay = min(2*delay, m.opts.MaxPollInterval)
 		if err := m.st.sleep(ctx, d); err != nil {
+			_, err = m.life.outcome(ctx, nil, err)
 			return nil, err
 		}
 	}

@@ -166,3 +166,36 @@ func TestAcquireAllBadNames(t *testing.T) {
 		t.Fatalf("bad names sent %d requests", n)
 	}
 }
+
+// Close ends a waiting AcquireAll with ErrClosed, and refuses later ones.
+func TestAcquireAllClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, table := setup(t)
+	b := newManager(t, table)
+	l, err := a.Acquire(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.AcquireAll(ctx, []string{"x", "y"})
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // b polls the held x
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, lease.ErrClosed) {
+			t.Fatalf("waiting AcquireAll after Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting AcquireAll not ended by Close")
+	}
+	if _, err := b.AcquireAll(ctx, []string{"y"}); !errors.Is(err, lease.ErrClosed) {
+		t.Fatalf("AcquireAll after Close: %v", err)
+	}
+}

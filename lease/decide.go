@@ -2,6 +2,7 @@ package lease
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ddbocc/ddbocc/repo"
@@ -238,4 +239,60 @@ func storedUnsure(tokens []int64, cur record, owner string) (bool, []int64) {
 		}
 	}
 	return false, kept
+}
+
+// Completion marks.
+
+// withMark is rec carrying the completion mark of lease h, stored at now
+// (wall clock).
+func withMark(rec record, h holder, now time.Time) record {
+	rec.DoneBy, rec.DoneToken, rec.DoneAt = h.owner, h.token, now.UnixMilli()
+	return rec
+}
+
+// marked reports whether r carries h's completion mark.
+func (h holder) marked(r record) bool {
+	return r.done() && r.DoneBy == h.owner && r.DoneToken == h.token
+}
+
+// doneOf is the ErrDone of r's completion mark, nil if r has none: what
+// [Manager.Once] returns, without running its function, for a name whose
+// record it read (or acquired) marked done.
+func doneOf(r record) *DoneError {
+	if !r.done() {
+		return nil
+	}
+	return &DoneError{Name: r.Name, By: r.DoneBy, Token: r.DoneToken, At: r.doneAt()}
+}
+
+// afterReleaseDone decides, like afterRelease, what the result of a release
+// write that also stores lease h's completion mark calls for. A read after
+// a write of unknown outcome that finds the record free counts as this
+// write only if it carries h's mark: every later write of the record
+// copies the mark, so a free record without it was freed by another
+// owner's lease, and this one was lost.
+func afterReleaseDone(f found, cur record, h holder, retried bool) (release, *LostError) {
+	if f == foundRead && cur.Owner == "" && !h.marked(cur) {
+		return releaseLost, &LostError{Reason: ReleasedElsewhere}
+	}
+	return afterRelease(f, cur, h, retried)
+}
+
+// markResult is what [Lease.ReleaseDone] returns once the lease's release
+// write has run, by this call or an earlier Release or ReleaseDone: nil if
+// the record the lease last stored carries its mark; otherwise an error
+// matching ErrLost (the lease is no longer held, so it cannot store the
+// mark): the [*LostError] of a loss, or, after a plain Release, one that
+// also matches ErrReleased. ended is the lease's Err, last the record it
+// last stored.
+func markResult(name string, h holder, ended error, last record) error {
+	switch {
+	case errors.Is(ended, ErrReleased) && h.marked(last):
+		return nil
+	case errors.Is(ended, ErrReleased):
+		return fmt.Errorf("lease: completion mark of %q token %d not stored: %w: %w by an earlier Release", name, h.token, ErrLost, ended)
+	case ended == nil: // cannot happen: the release write ends the lease
+		return fmt.Errorf("lease: completion mark of %q token %d not stored: lease still held", name, h.token)
+	}
+	return fmt.Errorf("lease: completion mark of %q token %d: %w", name, h.token, ended)
 }

@@ -17,6 +17,9 @@ var (
 	// ErrInvalidArgument: a bad argument (nil client, nil fn, a bad option
 	// given to [New] or a call). No request was sent.
 	ErrInvalidArgument = errors.New("lease: invalid argument")
+	// ErrClosed: the [Manager] was closed ([Manager.Close]) before or while
+	// the call waited. An acquisition that was under way was given up.
+	ErrClosed = errors.New("lease: manager closed")
 )
 
 func invalid(format string, args ...any) error {

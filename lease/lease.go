@@ -32,6 +32,10 @@ type Lease struct {
 
 	release sync.Once // Release's write runs once
 
+	// life is the Manager's, which holds the lease until it ends; set by
+	// lifecycle.add, guarded by mu.
+	life *lifecycle
+
 	mu  sync.Mutex
 	rec record // the record as last stored
 	err error  // nil while held
@@ -167,20 +171,24 @@ func (l *Lease) renewFailed(err error) {
 	l.renewErr = err
 }
 
-// finish ends the lease with err (the first call wins): it cancels Context
-// and ends the Manager's turn on the name, handing free (the record a
-// Release stored, if any) to the next local waiter. It reports whether err
-// was set.
+// finish ends the lease with err (the first call wins): it cancels Context,
+// ends the Manager's turn on the name, handing free (the record a Release
+// stored, if any) to the next local waiter, and leaves the Manager's
+// leases. It reports whether err was set.
 func (l *Lease) finish(err error, free *record) bool {
 	l.mu.Lock()
 	first := l.err == nil
 	if first {
 		l.err = err
 	}
+	life := l.life
 	l.mu.Unlock()
 	if first {
 		l.cancel()
 		l.turn.End(free)
+		if life != nil {
+			life.leave(l)
+		}
 	}
 	return first
 }

@@ -15,10 +15,11 @@ import (
 )
 
 // API is the part of the DynamoDB client a [Manager] uses: the repository's
-// calls and the two TTL calls of [Manager.CreateTable]. A *dynamodb.Client
-// satisfies it.
+// calls, the two TTL calls of [Manager.CreateTable] and the Scan of
+// [Manager.List]. A *dynamodb.Client satisfies it.
 type API interface {
 	repo.API
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 }
@@ -36,6 +37,8 @@ type Manager struct {
 	// or holds a name; a Release hands the record it stored to the next,
 	// or, with no one waiting, the queue keeps it (keptRecords).
 	queue turns.Set[*record]
+
+	life lifecycle // the leases it holds, for Close (close.go)
 }
 
 // keptRecords is how many names' records, freed by this Manager's last
@@ -117,8 +120,9 @@ func (m *Manager) CreateTable(ctx context.Context) error {
 // context that is cancelled if the lease is lost (or ctx is done), and
 // releases the lease. fn gets the lease itself, to guard its writes, from
 // [FromContext]. It returns fn's error, joined with the [*LostError] if the
-// lease was lost while fn ran. A nil fn is an error. Safe for concurrent
-// use.
+// lease was lost while fn ran, or with [ErrClosed] if [Manager.Close]
+// released it while fn ran (fn's context is cancelled then too). A nil fn
+// is an error. Safe for concurrent use.
 func (m *Manager) Do(ctx context.Context, name string, fn func(ctx context.Context) error, optFns ...func(*AcquireOptions)) error {
 	if fn == nil {
 		return invalid("nil fn")
@@ -127,20 +131,7 @@ func (m *Manager) Do(ctx context.Context, name string, fn func(ctx context.Conte
 	if err != nil {
 		return err
 	}
-	// fn's ctx ends with the caller's ctx or the lease, whichever first.
-	fctx, cancel := context.WithCancel(context.WithValue(ctx, leaseKey{}, l))
-	stop := context.AfterFunc(l.Context(), cancel)
-	ferr := fn(fctx)
-	stop()
-	cancel()
-	rerr := l.Release(context.WithoutCancel(ctx))
-	if lerr := l.lostErr(); lerr != nil {
-		return errors.Join(ferr, lerr)
-	}
-	if ferr != nil {
-		return ferr
-	}
-	return rerr
+	return m.run(ctx, l, fn, false)
 }
 
 // Status is a lease record as read by [Manager.Inspect].
@@ -158,6 +149,13 @@ type Status struct {
 	Expires time.Time
 	Data    []byte
 	Exists  bool // a record is stored
+	// Done says the name's work is marked done ([Lease.ReleaseDone],
+	// [Manager.Once]): by DoneBy's lease of token DoneToken, at DoneAt
+	// (that Manager's clock; zero when not done).
+	Done      bool
+	DoneBy    string
+	DoneToken int64
+	DoneAt    time.Time
 }
 
 // Inspect reads name's record with a strongly consistent read. It blocks
@@ -170,7 +168,5 @@ func (m *Manager) Inspect(ctx context.Context, name string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{Name: name, Held: cur.Owner != "", Owner: cur.Owner, Mine: cur.Owner == m.opts.Owner,
-		Token: cur.Token, Version: cur.Version, Duration: cur.duration(),
-		Expires: time.Unix(cur.Expires, 0), Data: cur.Data, Exists: true}, nil
+	return m.status(cur), nil
 }

@@ -93,6 +93,43 @@ type Observer struct {
 	Acquired func(AcquiredEvent)
 	Renewed  func(RenewedEvent)
 	Lost     func(*LostError)
+
+	// Danger is told when a held lease enters its danger zone: no renewal
+	// has succeeded for so long that the lease is lost unless one succeeds
+	// within the zone's length Z, the last part before the safe time. Z is
+	// one HeartbeatInterval, about the time the holder had between
+	// renewals, to stop its work in good order; but at most half of
+	// Duration-SafetyMargin-HeartbeatInterval, the time a due renewal has
+	// to succeed before the safe time, so that the zone begins only after
+	// the heartbeat has failed for at least half of that time, never while
+	// a renewal is merely late (the three scale with an
+	// AcquireOptions.Duration). With the defaults, Z is 2.8 s: the danger
+	// zone starts 6.2 s after the last renewal was sent, 2.8 s after the
+	// next one was due.
+	//
+	// It is called from the lease's heartbeat goroutine, once per episode:
+	// a successful renewal ends the episode, and a later streak of failed
+	// renewals gets a call of its own. A
+	// renewal still unanswered when the zone begins is abandoned and sent
+	// again (its outcome, if it landed, is recognised), so that Danger is
+	// called on time. A lease that goes from safe to past its safe time at
+	// once (a process paused that long) is reported lost, without Danger.
+	// It must be quick: the heartbeat waits for it; so it must not call
+	// [Lease.Release] or [Manager.Close], which wait for the heartbeat
+	// (start them on another goroutine).
+	Danger func(DangerEvent)
+}
+
+// DangerEvent describes a lease in its danger zone (see Observer.Danger).
+type DangerEvent struct {
+	Name  string
+	Token int64
+	// Left is the time until the safe time, when the holder declares the
+	// lease lost (NotRenewed) unless a renewal succeeds first.
+	Left time.Duration
+	// Err is the last renewal error since the last successful renewal;
+	// nil if no renewal has failed yet (the heartbeat ran late).
+	Err error
 }
 
 // AcquiredEvent describes one acquisition.

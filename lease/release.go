@@ -22,29 +22,42 @@ import (
 // three when a lost response leaves its outcome unknown: it then reads the
 // record). Safe for concurrent use.
 func (l *Lease) Release(ctx context.Context) error {
-	var err error
-	l.release.Do(func() {
-		l.cancel()
-		<-l.done
-		if l.Err() == nil {
-			err = l.free(ctx)
-		}
-	})
+	_, err := l.end(ctx, false)
 	return err
 }
 
-// free writes the record free, from the record last stored, and once more
-// from a later one that is still this lease's (a renewal of unknown outcome
-// was stored).
-func (l *Lease) free(ctx context.Context) error {
-	f, cur, err := l.freeFrom(ctx, l.record())
-	verdict, le := afterRelease(f, cur, l.me, false)
+// end runs the lease's one release write (Release, or ReleaseDone if mark:
+// the write also stores the completion mark), unless an earlier call ran
+// it; ran says whether this call did. err is the write's error.
+func (l *Lease) end(ctx context.Context, mark bool) (ran bool, err error) {
+	l.release.Do(func() {
+		ran = true
+		l.cancel()
+		<-l.done
+		if l.Err() == nil {
+			err = l.free(ctx, mark)
+		}
+	})
+	return ran, err
+}
+
+// free writes the record free (with this lease's completion mark if
+// mark), from the record last stored, and once more from a later one that
+// is still this lease's (a renewal of unknown outcome was stored).
+func (l *Lease) free(ctx context.Context, mark bool) error {
+	judge := afterRelease
+	if mark {
+		judge = afterReleaseDone
+	}
+	f, cur, err := l.freeFrom(ctx, l.record(), mark)
+	verdict, le := judge(f, cur, l.me, false)
 	if verdict == releaseAgain {
-		f, cur, err = l.freeFrom(ctx, cur)
-		verdict, le = afterRelease(f, cur, l.me, true)
+		f, cur, err = l.freeFrom(ctx, cur, mark)
+		verdict, le = judge(f, cur, l.me, true)
 	}
 	switch verdict {
 	case releaseDone:
+		l.stored(cur) // for Completed and a later ReleaseDone
 		l.finish(ErrReleased, &cur)
 		return nil
 	case releaseLost:
@@ -56,13 +69,18 @@ func (l *Lease) free(ctx context.Context) error {
 	return err
 }
 
-// freeFrom sends one release write based on rec. If its outcome is
-// unknown (the write ids could not tell: another owner's acquiring write
-// replaces them), it reads the record, which can.
-func (l *Lease) freeFrom(ctx context.Context, rec record) (found, record, error) {
+// freeFrom sends one release write based on rec, with this lease's
+// completion mark if mark. If its outcome is unknown (the write ids could
+// not tell: another owner's acquiring write replaces them), it reads the
+// record, which can.
+func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool) (found, record, error) {
+	now := l.st.clock.Now()
 	rec.Owner = ""
 	rec.Data = nil
-	rec.Expires = l.st.clock.Now().Unix()
+	rec.Expires = now.Unix()
+	if mark {
+		rec = withMark(rec, l.me, now)
+	}
 	stored, err := l.st.save(ctx, rec)
 	if f, cur := learn(stored, err); f != foundUnknown {
 		return f, cur, err
