@@ -57,6 +57,7 @@ test: dynamodb-local untracked-downloads
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	bash $(WITH_DDB) bash -euo pipefail -c '$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./... && \
+		DDBOCC_FAIRNESS=1 $(GO) test -race -count=1 -run "^TestFairnessAcrossProcesses$$" ./lease/ && \
 		cd bench && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...'
 
 demo: dynamodb-local

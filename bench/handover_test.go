@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -28,6 +29,18 @@ const (
 // waits: long enough for the waiter to reach its steady polling interval
 // (50ms doubling to 250ms, jittered).
 const handoverHold = 400 * time.Millisecond
+
+// holdFor is a holder's hold of about hold: hold plus up to a quarter of it
+// at random, so that a waiter that polls at a fixed period is not in phase
+// with the holder's releases (with a fixed 400ms hold, a poller with a
+// 100ms period would read just after each release). $HANDOVER_HOLD, if
+// set, replaces hold (e.g. 3s to see a waiter's settled polling rate).
+func holdFor(hold time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("HANDOVER_HOLD")); err == nil && d > 0 {
+		hold = d
+	}
+	return hold + rand.N(hold/4)
+}
 
 // waiterHold is how long the waiter keeps the lease it was handed.
 const waiterHold = 10 * time.Millisecond
@@ -297,6 +310,7 @@ func (r handoverResult) report(b *testing.B) {
 	b.ReportMetric(float64(r.waiterReqs)/float64(r.n), "waiter-req/handover")
 	b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
 	b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
+	b.ReportMetric(float64(r.waiterReqs)/r.waiting.Seconds(), "waiter-req/s-waiting") // reads and marking writes
 	b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
 }
 
@@ -335,7 +349,7 @@ func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) 
 		if err := w.goAcquire(); err != nil {
 			tb.Fatal(err)
 		}
-		time.Sleep(hold)
+		time.Sleep(holdFor(hold))
 		relStart := time.Now()
 		if err := l.Release(ctx); err != nil || !errors.Is(l.Err(), lease.ErrReleased) {
 			tb.Fatalf("holder Release: %v %v", err, l.Err())

@@ -38,9 +38,9 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 	if !ok {
 		return nil, &HeldError{Name: name, Owner: m.opts.Owner}
 	}
-	l, _, err := m.attempt(ctx, name, ao, start, turn)
+	l, _, err := m.attempt(ctx, name, ao, start, turn, polling{})
 	if err != nil {
-		turn.End(nil)
+		turn.End(handed{})
 	}
 	return m.life.outcome(ctx, l, err)
 }
@@ -76,7 +76,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, optFns ...func(*Acqu
 	}
 	l, err := m.poll(ctx, name, ao, start, turn)
 	if err != nil {
-		turn.End(nil)
+		turn.End(handed{})
 	}
 	return m.life.outcome(ctx, l, err)
 }
@@ -92,13 +92,15 @@ func (m *Manager) begin(ctx context.Context, fns []func(*AcquireOptions)) (Acqui
 // poll makes attempts, with jittered and doubling delays between them,
 // until one acquires name, fails for another reason than the record being
 // held, or ctx is done.
-func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[*record]) (*Lease, error) {
+func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[handed]) (*Lease, error) {
 	delay := m.opts.PollInterval
+	var p polling
 	for {
-		l, wait, err := m.attempt(ctx, name, ao, start, turn)
+		l, wait, err := m.attempt(ctx, name, ao, start, turn, p)
 		if err == nil || !busy(err) {
 			return l, err
 		}
+		p = p.next(m.st.clock.Now(), errors.Is(err, ErrHeld))
 		d := jitter(delay)
 		if wait > 0 && wait < d {
 			d = wait
@@ -117,12 +119,14 @@ func busy(err error) bool {
 		errors.Is(err, repo.ErrAlreadyExists) || errors.Is(err, repo.ErrOutcomeUnknown)
 }
 
-// jitter returns a duration uniformly in [d/2, d].
+// jitter returns a duration uniformly in [0.8d, 1.2d]: on average d, so a
+// waiter settled at MaxPollInterval polls 1/MaxPollInterval times a
+// second, and waiters of different processes drift apart.
 func jitter(d time.Duration) time.Duration {
-	if d <= 1 {
+	if d < 5 {
 		return d
 	}
-	return d/2 + rand.N(d/2+1)
+	return d*4/5 + rand.N(d*2/5+1)
 }
 
 // attempt reads name's record (or starts from the one a local Release
@@ -133,13 +137,13 @@ func jitter(d time.Duration) time.Duration {
 // duration and data; its safe time starts now). On ErrHeld it also returns
 // how long until the record could be stale (0 if unknown). turn is the
 // caller's turn on name.
-func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[*record]) (*Lease, time.Duration, error) {
-	cur, err := m.current(ctx, name, turn)
+func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[handed], poll polling) (*Lease, time.Duration, error) {
+	cur, streak, err := m.current(ctx, name, turn, poll)
 	if err != nil {
 		return nil, 0, err
 	}
 	unheld := m.names.storedUnsure(name, cur, m.opts.Owner)
-	a := take{m: m, ao: ao, start: start, turn: turn, unheld: unheld}
+	a := take{m: m, ao: ao, start: start, turn: turn, unheld: unheld, streak: streak}
 	l, moved, wait, err := a.from(ctx, cur, false)
 	if moved != nil {
 		l, _, wait, err = a.from(ctx, *moved, true)
@@ -160,14 +164,21 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 // A record that moved since is no risk: the write is conditioned on its
 // version, and a failed one returns the current record, which is judged in
 // turn (take.from). So an uncontended acquire writes at once.
-func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[*record]) (record, error) {
-	if f, _ := turn.Take(); f != nil {
-		return *f, nil
+//
+// It also returns since when this process has held the name without a
+// break, if the record was handed over by a local turn (fair.go).
+func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[handed], poll polling) (record, streak, error) {
+	if h, wasKept := turn.Take(); h.rec != nil {
+		if wasKept {
+			h.streak = streak{}
+		}
+		return *h.rec, h.streak, nil
 	}
 	if !m.names.known(name) {
-		return record{Name: name}, nil
+		return record{Name: name}, streak{}, nil
 	}
-	return m.st.get(ctx, name)
+	cur, err := m.st.read(ctx, name, poll)
+	return cur, streak{}, err
 }
 
 // take is one attempt of one Acquire or TryAcquire.
@@ -175,8 +186,11 @@ type take struct {
 	m      *Manager
 	ao     AcquireOptions
 	start  time.Time // when the call began
-	turn   *turns.Turn[*record]
+	turn   *turns.Turn[handed]
 	unheld bool // the record read was left by an acquiring write of this Manager of unknown outcome
+	// streak: since when this process has held the name without a break,
+	// if a local turn handed it over (zero otherwise).
+	streak streak
 }
 
 // from judges record cur and, if it may be taken, writes it. It returns
@@ -187,14 +201,12 @@ func (a take) from(ctx context.Context, cur record, last bool) (*Lease, *record,
 	m, clk := a.m, a.m.st.clock
 	seen := clk.Now() // after the read returned
 	prior, watched := m.names.recall(cur.Name)
-	v, w, wait := judge(sighting{rec: cur, unheld: a.unheld, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
+	v, w, wait := judge(sighting{rec: cur, unheld: a.unheld, me: m.opts.Owner, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
 	if v == waitHeld {
 		m.names.note(cur.Name, w, seen, m.keep(cur.duration()))
 		return nil, nil, wait, heldBy(cur)
 	}
-	next := cur
-	next.Owner, next.Token = m.opts.Owner, cur.Version+1
-	next.Duration, next.Data = a.ao.Duration.Milliseconds(), a.ao.Data
+	next := cur.taken(m.opts.Owner, a.ao.Duration, a.ao.Data)
 	sent := clk.Now()
 	next.Expires = expires(sent, a.ao.Duration)
 	stored, err := m.st.save(ctx, next)
@@ -227,7 +239,7 @@ func (m *Manager) keep(d time.Duration) time.Duration { return 2*d + m.opts.MaxP
 // the observer. The lease keeps a.turn until it ends.
 func (m *Manager) acquired(rec record, a take, sent time.Time, takeover bool) *Lease {
 	m.names.forget(rec.Name)
-	l := newLease(m.st, rec, m.opts.timing(a.ao.Duration), sent, a.turn)
+	l := newLease(m.st, rec, m.opts.timing(a.ao.Duration), sent, a.turn, a.streak)
 	m.life.add(l)
 	if f := m.opts.Observer.Acquired; f != nil {
 		f(AcquiredEvent{Name: rec.Name, Token: rec.Token, Takeover: takeover, Waited: m.st.clock.Now().Sub(a.start)})

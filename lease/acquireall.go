@@ -153,7 +153,7 @@ func (a *takeAll) attempt(ctx context.Context) ([]*Lease, time.Duration, error) 
 			}
 		}
 		for _, t := range local {
-			t.End(nil)
+			t.End(handed{})
 		}
 		return nil, wait, err
 	}
@@ -167,13 +167,13 @@ func (a *takeAll) attempt(ctx context.Context) ([]*Lease, time.Duration, error) 
 // tryTurns takes this Manager's local turn on every name, or none (it
 // never waits for one while holding another): then it returns the name
 // another goroutine of this Manager holds or waits for.
-func (a *takeAll) tryTurns() ([]*turns.Turn[*record], string) {
-	local := make([]*turns.Turn[*record], 0, len(a.names))
+func (a *takeAll) tryTurns() ([]*turns.Turn[handed], string) {
+	local := make([]*turns.Turn[handed], 0, len(a.names))
 	for _, n := range a.names {
 		t, ok := a.m.queue.Try(n)
 		if !ok {
 			for _, t := range local {
-				t.End(nil)
+				t.End(handed{})
 			}
 			return nil, n
 		}
@@ -204,7 +204,7 @@ func (a *takeAll) judgeAll(tx *repo.Tx) (next []record, over []bool, wait time.D
 		}
 		unheld := m.names.storedUnsure(n, c, m.opts.Owner)
 		prior, watched := m.names.recall(n)
-		v, w, wt := judge(sighting{rec: c, unheld: unheld, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
+		v, w, wt := judge(sighting{rec: c, unheld: unheld, me: m.opts.Owner, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
 		if v == waitHeld {
 			m.names.note(n, w, seen, m.keep(c.duration()))
 			if held == nil || wt < wait {
@@ -215,9 +215,7 @@ func (a *takeAll) judgeAll(tx *repo.Tx) (next []record, over []bool, wait time.D
 			}
 			continue
 		}
-		c.Owner, c.Token = m.opts.Owner, c.Version+1
-		c.Duration, c.Data = a.ao.Duration.Milliseconds(), a.ao.Data
-		next, over = append(next, c), append(over, v == takeOver)
+		next, over = append(next, c.taken(m.opts.Owner, a.ao.Duration, a.ao.Data)), append(over, v == takeOver)
 	}
 	return next, over, wait, held
 }

@@ -92,6 +92,7 @@ func writtenAs(r record) written {
 type sighting struct {
 	rec    record
 	unheld bool      // stored by one of this Manager's acquiring writes of unknown outcome: held by no lease
+	me     string    // this Manager's owner id
 	seen   time.Time // after the read returned (monotonic and wall clock)
 	// prior is this Manager's earlier watch of the name; watched is false
 	// if it has none.
@@ -110,23 +111,26 @@ const (
 
 // judge decides what to do with sighting s. A held record is taken over
 // once this Manager has seen it unchanged (the same write: version, owner,
-// token and stamp) for the holder's full duration, or, with skew > 0, at once if its stored expiry (the holder's
-// wall clock) is older than s.seen's wall clock minus skew. For waitHeld,
-// it also returns the watch to keep and how long until the record could be
-// stale.
+// token and stamp) for the holder's full duration, or, with skew > 0, at
+// once if its stored expiry (the holder's wall clock) is older than
+// s.seen's wall clock minus skew. A free record reserved for another owner
+// (fair.go) is judged like a held one, for the reservation's duration. For
+// waitHeld, it also returns the watch to keep and how long until the
+// record could be stale.
 func judge(s sighting, skew time.Duration) (verdict, watch, time.Duration) {
 	cur := s.rec
-	if cur.Owner == "" || s.unheld {
+	if cur.Owner == "" && !cur.reservedElse(s.me) || s.unheld {
 		return takeFree, watch{}, 0
 	}
-	if skew > 0 && time.Unix(cur.Expires, 0).Before(s.seen.Add(-skew)) {
+	if skew > 0 && cur.Owner != "" && time.Unix(cur.Expires, 0).Before(s.seen.Add(-skew)) {
 		return takeOver, watch{}, 0
 	}
+	hold := cur.holdFor()
 	if !s.watched || s.prior.write != writtenAs(cur) {
-		return waitHeld, watch{write: writtenAs(cur), since: s.seen}, cur.duration()
+		return waitHeld, watch{write: writtenAs(cur), since: s.seen}, hold
 	}
-	if el := s.seen.Sub(s.prior.since); el < cur.duration() {
-		return waitHeld, s.prior, cur.duration() - el
+	if el := s.seen.Sub(s.prior.since); el < hold {
+		return waitHeld, s.prior, hold - el
 	}
 	return takeOver, watch{}, 0
 }

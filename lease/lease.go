@@ -24,7 +24,10 @@ type Lease struct {
 	name  string
 	data  []byte
 	times timing
-	turn  *turns.Turn[*record] // the Manager's turn on the name, ended with the lease
+	turn  *turns.Turn[handed] // the Manager's turn on the name, ended with the lease
+	// streak is this process's turn on the name so far, this lease
+	// included (fair.go); guarded by mu.
+	streak streak
 
 	ctx    context.Context    // cancelled on loss or release; stops the heartbeat
 	cancel context.CancelFunc // cancels ctx
@@ -58,9 +61,13 @@ func (t timing) safeAfter(sent time.Time) time.Time { return sent.Add(t.duration
 // newLease returns the lease of stored record rec, whose acquiring write was
 // sent at sent, with its heartbeat running. The lease keeps turn until it
 // ends.
-func newLease(st *store, rec record, times timing, sent time.Time, turn *turns.Turn[*record]) *Lease {
+func newLease(st *store, rec record, times timing, sent time.Time, turn *turns.Turn[handed], s streak) *Lease {
+	if s.since.IsZero() {
+		s.since = sent
+	}
+	s.holds++
 	l := &Lease{st: st, me: holder{owner: st.owner, token: rec.Token}, name: rec.Name, data: rec.Data,
-		times: times, turn: turn, done: make(chan struct{}), rec: rec, safe: times.safeAfter(sent)}
+		times: times, turn: turn, streak: s, done: make(chan struct{}), rec: rec, safe: times.safeAfter(sent)}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.ctx, l.cancel = context.WithValue(ctx, leaseKey{}, l), cancel
 	go l.heartbeat(sent)
@@ -181,11 +188,11 @@ func (l *Lease) finish(err error, free *record) bool {
 	if first {
 		l.err = err
 	}
-	life := l.life
+	life, s := l.life, l.streak
 	l.mu.Unlock()
 	if first {
 		l.cancel()
-		l.turn.End(free)
+		l.turn.End(handed{rec: free, streak: s})
 		if life != nil {
 			life.leave(l)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ddbocc/ddbocc/internal/turns"
 	"github.com/ddbocc/ddbocc/repo"
+	"github.com/ddbocc/ddbocc/versioned"
 )
 
 // API is the part of the DynamoDB client a [Manager] uses: the repository's
@@ -36,7 +37,7 @@ type Manager struct {
 	// queue is the local queue per name: one goroutine at a time waits for
 	// or holds a name; a Release hands the record it stored to the next,
 	// or, with no one waiting, the queue keeps it (keptRecords).
-	queue turns.Set[*record]
+	queue turns.Set[handed]
 
 	life lifecycle // the leases it holds, for Close (close.go)
 }
@@ -68,7 +69,11 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &store{recs: r, table: table, owner: o.Owner, recordTTL: o.RecordTTL, clock: o.Clock, observer: o.Observer}
+	schema, err := versioned.SchemaOf[record]()
+	if err != nil {
+		return nil, err
+	}
+	st := &store{recs: r, client: client, schema: schema, table: table, owner: o.Owner, recordTTL: o.RecordTTL, clock: o.Clock, observer: o.Observer}
 	m := &Manager{client: client, opts: o, st: st}
 	m.queue.Keep = keptRecords
 	return m, nil

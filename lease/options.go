@@ -36,7 +36,7 @@ type Options struct {
 	// record; delays double (with jitter) up to MaxPollInterval. Only one
 	// goroutine per name and Manager polls; the others queue locally.
 	// PollInterval defaults to 50ms and must be > 0; MaxPollInterval must
-	// be >= PollInterval, and zero (the default) means the larger of 250ms
+	// be >= PollInterval, and zero (the default) means the larger of 100ms
 	// and PollInterval.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
@@ -151,7 +151,7 @@ type RenewedEvent struct {
 const (
 	defaultDuration  = 10 * time.Second
 	defaultPoll      = 50 * time.Millisecond
-	defaultMaxPoll   = 250 * time.Millisecond
+	defaultMaxPoll   = 100 * time.Millisecond
 	defaultRecordTTL = 7 * 24 * time.Hour
 )
 

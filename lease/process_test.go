@@ -84,6 +84,8 @@ func TestHelperProcess(t *testing.T) {
 		}
 		fmt.Println("holding", l.Token())
 		select {}
+	case "fair":
+		fairChild(ctx, m)
 	case "pause":
 		l, err := m.Acquire(ctx, "pause")
 		if err != nil {

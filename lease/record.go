@@ -9,6 +9,7 @@ import (
 	"github.com/ddbocc/ddbocc/internal/wait"
 	"github.com/ddbocc/ddbocc/repo"
 	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
 )
 
 // record is the stored form of a lease, one item per name.
@@ -31,7 +32,36 @@ type record struct {
 	DoneBy    string `dynamo:"done_by,omitempty"`
 	DoneToken int64  `dynamo:"done_token,omitempty"`
 	DoneAt    int64  `dynamo:"done_at_ms,omitempty"`
-	Version   int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
+	// A free record may be reserved for the waiter of another process
+	// (fair.go): others take it only once they have seen it unchanged for
+	// ReservedMs.
+	ReservedFor string `dynamo:"reserved_for,omitempty"`
+	ReservedMs  int64  `dynamo:"reserved_ms,omitempty"`
+	Version     int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
+}
+
+// reservedElse reports whether r is free but reserved for an owner other
+// than me.
+func (r record) reservedElse(me string) bool {
+	return r.Owner == "" && r.ReservedFor != "" && r.ReservedFor != me
+}
+
+// holdFor is how long a waiter must see r unchanged before taking it over:
+// the holder's duration, or the reservation's.
+func (r record) holdFor() time.Duration {
+	if r.Owner == "" {
+		return time.Duration(r.ReservedMs) * time.Millisecond
+	}
+	return r.duration()
+}
+
+// taken is r as an acquiring write of owner for the given duration and
+// data stores it (its version is the token): held, no longer reserved.
+func (r record) taken(owner string, d time.Duration, data []byte) record {
+	r.Owner, r.Token = owner, r.Version+1
+	r.Duration, r.Data = d.Milliseconds(), data
+	r.ReservedFor, r.ReservedMs = "", 0
+	return r
 }
 
 // Attribute names of the record, for conditions built by hand.
@@ -68,6 +98,8 @@ func expires(now time.Time, d time.Duration) int64 {
 // knows nothing else of its Manager.
 type store struct {
 	recs      *repo.Repository[record]
+	client    repo.API          // for the waiter slot (fair.go), which is no field of record
+	schema    *versioned.Schema // record's, to decode what the waiter slot's writes return
 	table     string
 	owner     string
 	recordTTL time.Duration

@@ -49,10 +49,11 @@ func (l *Lease) free(ctx context.Context, mark bool) error {
 	if mark {
 		judge = afterReleaseDone
 	}
-	f, cur, err := l.freeFrom(ctx, l.record(), mark)
+	to := l.yield(ctx) // a waiter elsewhere the record is reserved for, or ""
+	f, cur, err := l.freeFrom(ctx, l.record(), mark, to)
 	verdict, le := judge(f, cur, l.me, false)
 	if verdict == releaseAgain {
-		f, cur, err = l.freeFrom(ctx, cur, mark)
+		f, cur, err = l.freeFrom(ctx, cur, mark, to)
 		verdict, le = judge(f, cur, l.me, true)
 	}
 	switch verdict {
@@ -70,14 +71,18 @@ func (l *Lease) free(ctx context.Context, mark bool) error {
 }
 
 // freeFrom sends one release write based on rec, with this lease's
-// completion mark if mark. If its outcome is unknown (the write ids could
+// completion mark if mark, reserved for owner reserveTo if not "". If its outcome is unknown (the write ids could
 // not tell: another owner's acquiring write replaces them), it reads the
 // record, which can.
-func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool) (found, record, error) {
+func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool, reserveTo string) (found, record, error) {
 	now := l.st.clock.Now()
 	rec.Owner = ""
 	rec.Data = nil
 	rec.Expires = now.Unix()
+	rec.ReservedFor, rec.ReservedMs = reserveTo, 0
+	if reserveTo != "" {
+		rec.ReservedMs = reserveFor.Milliseconds()
+	}
 	if mark {
 		rec = withMark(rec, l.me, now)
 	}

@@ -122,7 +122,7 @@ func runDynamolockHandover(tb testing.TB, e *env, n int, hold, refresh time.Dura
 			tb.Fatal(err)
 		}
 		goCh <- struct{}{}
-		time.Sleep(hold)
+		time.Sleep(holdFor(hold))
 		relStart := time.Now()
 		if ok, err := holder.ReleaseLockWithContext(ctx, l); err != nil || !ok {
 			tb.Fatalf("holder ReleaseLock: %v %v", ok, err)
@@ -152,6 +152,10 @@ func BenchmarkDynamolockHandover(b *testing.B) {
 	}
 	for _, c := range []contender{
 		{"lease-" + otherManager, func(b *testing.B) handoverResult { return runHandover(b, e, otherManager, b.N, handoverHold) }},
+		{"lease-" + otherProcess, func(b *testing.B) handoverResult { return runHandover(b, e, otherProcess, b.N, handoverHold) }},
+		{"dynamolock-refresh=100ms", func(b *testing.B) handoverResult {
+			return runDynamolockHandover(b, e, b.N, handoverHold, 100*time.Millisecond)
+		}},
 		{"dynamolock-refresh=1s", func(b *testing.B) handoverResult { return runDynamolockHandover(b, e, b.N, handoverHold, 0) }},
 		{"dynamolock-refresh=250ms", func(b *testing.B) handoverResult {
 			return runDynamolockHandover(b, e, b.N, handoverHold, 250*time.Millisecond)

@@ -133,6 +133,13 @@ func (t *Turn[V]) Take() (v V, wasKept bool) {
 	return v, wasKept
 }
 
+// Waiting reports whether another turn waits on the key.
+func (t *Turn[V]) Waiting() bool {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	return t.l.n > 1
+}
+
 // End ends the turn, handing v to the next turn on the key if one is
 // waiting; otherwise the Set keeps v (see Set.Keep) or drops it. Call it,
 // or EndWith, once.

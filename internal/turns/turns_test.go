@@ -146,6 +146,9 @@ func TestKeep(t *testing.T) {
 	for s.waiting("d") < 2 {
 		time.Sleep(time.Millisecond)
 	}
+	if !first.Waiting() {
+		t.Error("Waiting is false with a turn waiting")
+	}
 	first.End(5)
 	if g := <-got; g[0] != 5 || g[1] != false {
 		t.Errorf("handed on while waiting: %v, want 5 not kept", g)
