@@ -287,6 +287,14 @@ func TestNewRejects(t *testing.T) {
 			_, err := repo.New[Account](e.client, "t1x", func(o *repo.Options) { o.WriteIDAttribute = "owner" })
 			return err
 		}, repo.ErrInvalidArgument},
+		{"negative KeepItems", func() error {
+			_, err := repo.New[Account](e.client, "t1x", func(o *repo.Options) { o.KeepItems = -1 })
+			return err
+		}, repo.ErrInvalidArgument},
+		{"KeepItems over 1<<20", func() error {
+			_, err := repo.New[Account](e.client, "t1x", func(o *repo.Options) { o.KeepItems = 1<<20 + 1 })
+			return err
+		}, repo.ErrInvalidArgument},
 	}
 	for _, c := range cases {
 		if err := c.err(); !errors.Is(err, c.want) {
