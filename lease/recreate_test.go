@@ -29,25 +29,62 @@ func TestNoTakeoverOfRecreatedRecord(t *testing.T) {
 	})
 }
 
+// The same when the record is deleted by the table's TTL: H's lease is
+// short and its RecordTTL just longer, so that DynamoDB Local (an instance
+// of this test's own: its TTL sweeper stalls once an instance holds about
+// 20 TTL-enabled tables) collects the released record within seconds.
+func TestNoTakeoverOfRecordRecreatedAfterTTL(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	inst, err := ddblocal.StartOwn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop()
+	short := func(o *lease.Options) { o.Duration, o.HeartbeatInterval, o.RecordTTL = 2*time.Second, time.Second, 3*time.Second }
+	recreatedRecord(t, inst.Client(), short, func(ctx context.Context, t *testing.T, client *dynamodb.Client, table string) {
+		start := time.Now()
+		for {
+			out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+				Key: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: "job"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Item == nil {
+				t.Logf("TTL deleted the released record %v after the release", time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatal("TTL did not delete the released record")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+}
+
 // recreatedRecord runs the steps of issue 12: W fails a TryAcquire while H
 // holds "job"; H releases and the record is deleted (del); H2 acquires anew
 // at version 1; W, whose watch of H's hold is a full duration old, tries
-// again and must find the name held. hClock, if set, is H's clock.
-func recreatedRecord(t *testing.T, client *dynamodb.Client, hClock *fakeClock, del func(context.Context, *testing.T, *dynamodb.Client, string)) {
+// again and must find the name held. hOpts, if set, are H's options besides
+// its fake clock.
+func recreatedRecord(t *testing.T, client *dynamodb.Client, hOpts func(*lease.Options), del func(context.Context, *testing.T, *dynamodb.Client, string)) {
 	ctx := context.Background()
 	table := ddblocal.TableName(t)
-	clkW, clkH2 := newFakeClock(), newFakeClock()
-	if hClock == nil {
-		hClock = newFakeClock()
-	}
-	mgr := func(c *fakeClock) *lease.Manager {
-		m, err := lease.New(client, table, slowBeats(c), func(o *lease.Options) { o.RecordTTL = 31 * time.Second })
+	clkW, clkH, clkH2 := newFakeClock(), newFakeClock(), newFakeClock()
+	mgr := func(c *fakeClock, more ...func(*lease.Options)) *lease.Manager {
+		opts := append([]func(*lease.Options){slowBeats(c), func(o *lease.Options) { o.RecordTTL = 31 * time.Second }}, more...)
+		m, err := lease.New(client, table, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m
 	}
-	h, w, h2 := mgr(hClock), mgr(clkW), mgr(clkH2)
+	var hMore []func(*lease.Options)
+	if hOpts != nil {
+		hMore = append(hMore, hOpts)
+	}
+	h, w, h2 := mgr(clkH, hMore...), mgr(clkW), mgr(clkH2)
 	if err := h.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,14 @@ func Start(ctx context.Context) (*Instance, error) {
 		}
 		return &Instance{Endpoint: ep, external: true}, nil
 	}
+	return StartOwn(ctx)
+}
 
+// StartOwn is [Start] that always runs a JVM of its own, whatever
+// $DYNAMODB_ENDPOINT says: for a test that needs an instance to itself
+// (DynamoDB Local's TTL sweeper stalls once an instance holds about 20
+// TTL-enabled tables). The caller must call [Instance.Stop].
+func StartOwn(ctx context.Context) (*Instance, error) {
 	dir, err := findDir()
 	if err != nil {
 		return nil, err
