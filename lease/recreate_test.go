@@ -42,7 +42,9 @@ func TestNoTakeoverOfRecordRecreatedAfterTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inst.Stop()
-	short := func(o *lease.Options) { o.Duration, o.HeartbeatInterval, o.RecordTTL = 2*time.Second, time.Second, 3*time.Second }
+	short := func(o *lease.Options) {
+		o.Duration, o.HeartbeatInterval, o.RecordTTL = 2*time.Second, time.Second, 3*time.Second
+	}
 	recreatedRecord(t, inst.Client(), short, func(ctx context.Context, t *testing.T, client *dynamodb.Client, table string) {
 		start := time.Now()
 		for {
