@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ddbocc/ddbocc/repo"
 )
 
 // Run-once work: a completion mark in the lease record says that the work
@@ -203,4 +205,102 @@ func (l *Lease) Completed() error {
 		return d
 	}
 	return nil
+}
+
+// ReleaseDoneWith is [Lease.ReleaseDone] whose write also commits what
+// stage stages: the release, the completion mark and stage's writes are
+// one DynamoDB transaction ([repo.Transact]), so the work's result and the
+// mark are stored together or not at all, and the condition on the lease's
+// version fences stage's writes as a [repo.Guard] would. stage may run
+// several times, like a Transact function, and must only stage through
+// its Tx; it must not stage a write of the lease's own record.
+//
+// If the lease is no longer held (lost before the call, or found lost by
+// the transaction), nothing of stage's is stored and the error matches
+// [ErrLost]. If stage fails, or the transaction is refused for one of
+// stage's conditions, nothing of it is stored either: the lease is then
+// released without a mark, as [Lease.Release] does, and that error is
+// returned (a [*repo.TxError] says which operation failed). A nil stage is
+// an error matching [ErrInvalidArgument]; no request is sent.
+//
+// Only the first Release, ReleaseDone or ReleaseDoneWith writes. It blocks
+// for the transaction (one request; a read more when it fails). Safe for
+// concurrent use.
+func (l *Lease) ReleaseDoneWith(ctx context.Context, stage func(tx *repo.Tx) error) error {
+	if stage == nil {
+		return invalid("ReleaseDoneWith with a nil stage")
+	}
+	var err error
+	ran := false
+	l.release.Do(func() {
+		ran = true
+		l.cancel()
+		<-l.done
+		if l.Err() == nil {
+			err = l.commitDone(ctx, stage)
+		}
+	})
+	if ran && err != nil {
+		return err
+	}
+	return markResult(l.name, l.me, l.Err(), l.record())
+}
+
+// errNotHeld stops commitDone's transaction: the lease record is not the
+// lease's any more.
+var errNotHeld = errors.New("lease: record not held")
+
+// commitDone commits stage's writes with the release and the mark of the
+// lease, whose heartbeat has stopped. On failure it reads the record: still
+// this lease's, it is released without a mark; another owner's or free,
+// the lease was lost.
+func (l *Lease) commitDone(ctx context.Context, stage func(tx *repo.Tx) error) error {
+	now := l.st.clock.Now()
+	var rec record
+	runs := 0
+	err := repo.Transact(ctx, l.st.client, func(tx *repo.Tx) error {
+		if runs++; runs > 1 {
+			// Cancelled before: the record as the cancellation returned
+			// it (no read). Not this lease's any more: stop.
+			cur, err := l.st.recs.TxGet(tx, repo.Key(l.name))
+			if err != nil && !errors.Is(err, repo.ErrNotFound) {
+				return err
+			}
+			if !l.me.holds(cur) {
+				return errNotHeld
+			}
+			l.stored(cur)
+		}
+		if err := stage(tx); err != nil {
+			return err
+		}
+		rec = l.record()
+		rec.Owner, rec.Data, rec.Expires = "", nil, now.Unix()
+		rec.ReservedFor, rec.ReservedMs = "", 0
+		rec = l.st.stamped(withMark(rec, l.me, now))
+		return l.st.recs.TxSave(tx, &rec)
+	})
+	if err == nil {
+		l.stored(rec)
+		l.finish(ErrReleased, &rec)
+		return nil
+	}
+	cur, gerr := l.st.get(ctx, l.name)
+	switch {
+	case gerr != nil:
+		l.lose(&LostError{Reason: NotRenewed, Cause: err}) // cannot tell: it expires
+		return err
+	case l.me.marked(cur) && cur.Owner == "":
+		l.stored(cur) // the commit's answer was lost, but it was stored
+		l.finish(ErrReleased, &cur)
+		return nil
+	case !l.me.holds(cur):
+		l.lose(lostTo(cur))
+		return nil // markResult reports the loss
+	}
+	l.stored(cur)
+	if ferr := l.free(ctx, false); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
 }
