@@ -24,6 +24,12 @@ import (
 // stops it, and so does [Manager.Close] (the error then matches
 // [ErrClosed]). Safe for concurrent use.
 func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*AcquireOptions)) (*Lease, error) {
+	return m.tryAcquire(ctx, name, optFns, nil)
+}
+
+// tryAcquire is TryAcquire; read, if not nil, is name's record as the
+// caller just read it: the attempt starts from it instead of reading.
+func (m *Manager) tryAcquire(ctx context.Context, name string, optFns []func(*AcquireOptions), read *record) (*Lease, error) {
 	ao, err := m.begin(ctx, optFns)
 	if err != nil {
 		return nil, err
@@ -38,7 +44,7 @@ func (m *Manager) TryAcquire(ctx context.Context, name string, optFns ...func(*A
 	if !ok {
 		return nil, &HeldError{Name: name, Owner: m.opts.Owner}
 	}
-	l, _, err := m.attempt(ctx, name, ao, start, turn, polling{})
+	l, _, err := m.attempt(ctx, name, ao, start, turn, polling{given: read})
 	if err != nil {
 		turn.End(handed{})
 	}
@@ -153,6 +159,7 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 
 // current is name's record as far as the acquiring write needs it, read
 // only when it must be:
+//   - the record the caller just read (poll.given: Once);
 //   - the record the previous local turn handed over, or that the Manager
 //     kept from its last Release of the name (keptRecords);
 //   - for a name this Manager knows nothing of (no watch, no write of
@@ -168,10 +175,13 @@ func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, s
 // It also returns since when this process has held the name without a
 // break, if the record was handed over by a local turn (fair.go).
 func (m *Manager) current(ctx context.Context, name string, turn *turns.Turn[handed], poll polling) (record, streak, error) {
-	if h, wasKept := turn.Take(); h.rec != nil {
-		if wasKept {
-			h.streak = streak{}
-		}
+	h, wasKept := turn.Take()
+	switch {
+	case poll.given != nil:
+		return *poll.given, streak{}, nil
+	case h.rec != nil && wasKept:
+		return *h.rec, streak{}, nil
+	case h.rec != nil:
 		return *h.rec, h.streak, nil
 	}
 	if !m.names.known(name) {

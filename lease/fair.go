@@ -130,11 +130,13 @@ func (s streak) done(now time.Time) bool {
 }
 
 // polling is where an Acquire's polls stand: since when it waits (zero
-// before a poll found the name held), when its last marking poll was, and whether the
-// next poll marks.
+// before a poll found the name held), when its last marking poll was, and
+// whether the next poll marks; given is a record the caller read just
+// before the first attempt (Once), used instead of reading again.
 type polling struct {
 	since, markedAt time.Time
 	mark            bool
+	given           *record
 }
 
 // next is the polling after a poll at now; held: the poll found the name

@@ -119,7 +119,7 @@ func (m *Manager) Once(ctx context.Context, name string, fn func(ctx context.Con
 	if d := doneOf(cur); d != nil {
 		return d
 	}
-	l, err := m.TryAcquire(ctx, name, optFns...)
+	l, err := m.tryAcquire(ctx, name, optFns, &cur) // from the record read: no second read
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package lease_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"testing"
 
@@ -63,4 +64,48 @@ func TestAcquireReleaseRequests(t *testing.T) {
 	pair(a, true, again)
 	pair(b, true, map[string]int64{"PutItem": 1, "UpdateItem": 2}) // freed by a: the create fails and returns it
 	pair(b, false, again)
+}
+
+// Once starts its acquiring write from the record it read to look for the
+// mark: read, acquire, release with the mark, and nothing more, even for a
+// record another Manager freed last; a name marked done costs the read
+// alone.
+func TestOnceRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &ddblocal.RequestCounter{}
+	table := ddblocal.TableName(t)
+	client := ddblocal.Client(t, c.Option())
+	a, err := lease.New(client, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lease.New(client, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.Acquire(ctx, "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	if err := b.Once(ctx, "job", func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.ByOperation(), map[string]int64{"GetItem": 1, "UpdateItem": 2}; !maps.Equal(got, want) {
+		t.Errorf("Once of a record another Manager freed sent %v, want %v", got, want)
+	}
+	c.Reset()
+	if err := a.Once(ctx, "job", func(context.Context) error { t.Error("ran again"); return nil }); !errors.Is(err, lease.ErrDone) {
+		t.Fatalf("second Once: %v", err)
+	}
+	if got, want := c.ByOperation(), map[string]int64{"GetItem": 1}; !maps.Equal(got, want) {
+		t.Errorf("Once of a name marked done sent %v, want %v", got, want)
+	}
 }
