@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
@@ -361,18 +362,22 @@ func TestOnceRedoneAfterTakeover(t *testing.T) {
 	}
 }
 
-// hookClient runs afterGet once, after the first GetItem it answers.
-type hookClient struct {
-	*dynamodb.Client
-	afterGet atomic.Pointer[func()]
-}
+// afterGet runs a hook once, after the first GetItem of the client it is
+// an option of has been answered: SDK middleware on the real client.
+type afterGet struct{ hook atomic.Pointer[func()] }
 
-func (c *hookClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	out, err := c.Client.GetItem(ctx, in, optFns...)
-	if f := c.afterGet.Swap(nil); f != nil {
-		(*f)()
-	}
-	return out, err
+func (a *afterGet) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("afterGet", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if _, get := in.Parameters.(*dynamodb.GetItemInput); get {
+				if f := a.hook.Swap(nil); f != nil {
+					(*f)()
+				}
+			}
+			return out, md, err
+		}), middleware.After)
+	})
 }
 
 // A name marked done between Once's read and its acquiring write: Once
@@ -382,8 +387,8 @@ func TestOnceMarkedMeanwhile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	table := ddblocal.TableName(t)
-	hc := &hookClient{Client: ddblocal.Client(t)}
-	a, err := lease.New(hc, table, owner("a"))
+	var hc afterGet
+	a, err := lease.New(ddblocal.Client(t, hc.option), table, owner("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,12 +405,12 @@ func TestOnceMarkedMeanwhile(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	hc.afterGet.Store(&bDone)
+	hc.hook.Store(&bDone)
 	var de *lease.DoneError
 	if err := a.Once(ctx, "k", func(context.Context) error { t.Error("ran a job done"); return nil }); !errors.As(err, &de) || de.By != "b" {
 		t.Fatalf("Once of a name marked after its read: %v, want ErrDone by b", err)
 	}
-	if hc.afterGet.Load() != nil {
+	if hc.hook.Load() != nil {
 		t.Fatal("the hook did not run")
 	}
 	st, err := a.Inspect(ctx, "k")
