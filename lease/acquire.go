@@ -99,7 +99,7 @@ func (m *Manager) begin(ctx context.Context, fns []func(*AcquireOptions)) (Acqui
 // until one acquires name, fails for another reason than the record being
 // held, or ctx is done.
 func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[handed]) (*Lease, error) {
-	delay := m.opts.PollInterval
+	delays := m.pollDelays()
 	var p polling
 	for {
 		l, wait, err := m.attempt(ctx, name, ao, start, turn, p)
@@ -107,15 +107,29 @@ func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, star
 			return l, err
 		}
 		p = p.next(m.st.clock.Now(), errors.Is(err, ErrHeld))
-		d := jitter(delay)
-		if wait > 0 && wait < d {
-			d = wait
-		}
-		delay = min(2*delay, m.opts.MaxPollInterval)
-		if err := m.st.sleep(ctx, d); err != nil {
+		if err := m.st.sleep(ctx, delays.next(wait)); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// pollDelays is a waiter's delays between polls: from PollInterval,
+// doubling up to MaxPollInterval, each jittered.
+type pollDelays struct{ d, max time.Duration }
+
+func (m *Manager) pollDelays() pollDelays {
+	return pollDelays{d: m.opts.PollInterval, max: m.opts.MaxPollInterval}
+}
+
+// next returns the delay before the next poll, at most wait if wait > 0
+// (when the record read could be stale).
+func (p *pollDelays) next(wait time.Duration) time.Duration {
+	d := jitter(p.d)
+	if wait > 0 && wait < d {
+		d = wait
+	}
+	p.d = min(2*p.d, p.max)
+	return d
 }
 
 // busy says whether err means "not now": the record is held or moved, or

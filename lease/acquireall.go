@@ -51,26 +51,28 @@ func (m *Manager) AcquireAll(ctx context.Context, names []string, optFns ...func
 	}
 	defer end()
 	all := &takeAll{m: m, ao: ao, start: m.st.clock.Now(), names: sorted}
-	delay := m.opts.PollInterval
+	leases, err := all.poll(ctx)
+	if err != nil {
+		_, err = m.life.outcome(ctx, nil, err)
+		return nil, err
+	}
+	if m.life.closing() {
+		return nil, ErrClosed // Close releases them
+	}
+	return inOrder(names, sorted, leases), nil
+}
+
+// poll makes attempts, with the delays of Acquire's polls between them,
+// until one takes every name, fails for another reason than a record
+// being held, or ctx is done.
+func (a *takeAll) poll(ctx context.Context) ([]*Lease, error) {
+	delays := a.m.pollDelays()
 	for {
-		leases, wait, err := all.attempt(ctx)
-		if err == nil {
-			if m.life.closing() {
-				return nil, ErrClosed // Close releases them
-			}
-			return inOrder(names, sorted, leases), nil
+		leases, wait, err := a.attempt(ctx)
+		if err == nil || !busy(err) {
+			return leases, err
 		}
-		if !busy(err) {
-			_, err = m.life.outcome(ctx, nil, err)
-			return nil, err
-		}
-		d := jitter(delay)
-		if wait > 0 && wait < d {
-			d = wait
-		}
-		delay = min(2*delay, m.opts.MaxPollInterval)
-		if err := m.st.sleep(ctx, d); err != nil {
-			_, err = m.life.outcome(ctx, nil, err)
+		if err := a.m.st.sleep(ctx, delays.next(wait)); err != nil {
 			return nil, err
 		}
 	}

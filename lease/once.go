@@ -274,10 +274,7 @@ func (l *Lease) commitDone(ctx context.Context, stage func(tx *repo.Tx) error) e
 		if err := stage(tx); err != nil {
 			return err
 		}
-		rec = l.record()
-		rec.Owner, rec.Data, rec.Expires = "", nil, now.Unix()
-		rec.ReservedFor, rec.ReservedMs = "", 0
-		rec = l.st.stamped(withMark(rec, l.me, now))
+		rec = l.st.stamped(l.freed(l.record(), now, true, ""))
 		return l.st.recs.TxSave(tx, &rec)
 	})
 	if err == nil {

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"time"
 
 	"github.com/ddbocc/ddbocc/repo"
 )
@@ -70,15 +71,10 @@ func (l *Lease) free(ctx context.Context, mark bool) error {
 	return err
 }
 
-// freeFrom sends one release write based on rec, with this lease's
-// completion mark if mark, reserved for owner reserveTo if not "". If its outcome is unknown (the write ids could
-// not tell: another owner's acquiring write replaces them), it reads the
-// record, which can.
-func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool, reserveTo string) (found, record, error) {
-	now := l.st.clock.Now()
-	rec.Owner = ""
-	rec.Data = nil
-	rec.Expires = now.Unix()
+// freed is rec as a release of l at now stores it: free, with l's
+// completion mark if mark, reserved for owner reserveTo if not "".
+func (l *Lease) freed(rec record, now time.Time, mark bool, reserveTo string) record {
+	rec.Owner, rec.Data, rec.Expires = "", nil, now.Unix()
 	rec.ReservedFor, rec.ReservedMs = reserveTo, 0
 	if reserveTo != "" {
 		rec.ReservedMs = reserveFor.Milliseconds()
@@ -86,7 +82,14 @@ func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool, reserveTo s
 	if mark {
 		rec = withMark(rec, l.me, now)
 	}
-	stored, err := l.st.save(ctx, rec)
+	return rec
+}
+
+// freeFrom sends one release write based on rec (see freed). If its
+// outcome is unknown (the write ids could not tell: another owner's
+// acquiring write replaces them), it reads the record, which can.
+func (l *Lease) freeFrom(ctx context.Context, rec record, mark bool, reserveTo string) (found, record, error) {
+	stored, err := l.st.save(ctx, l.freed(rec, l.st.clock.Now(), mark, reserveTo))
 	if f, cur := learn(stored, err); f != foundUnknown {
 		return f, cur, err
 	}
