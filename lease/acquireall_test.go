@@ -144,10 +144,7 @@ func fastPolls(o *lease.Options) {
 func TestAcquireAllBadNames(t *testing.T) {
 	t.Parallel()
 	c := &ddblocal.RequestCounter{}
-	m, err := lease.New(ddblocal.Client(t, c.Option()), ddblocal.TableName(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := managerOn(t, ddblocal.Client(t, c.Option()), ddblocal.TableName(t))
 	many := make([]string, lease.MaxAcquireAll+1)
 	for i := range many {
 		many[i] = fmt.Sprint("n", i)

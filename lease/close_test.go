@@ -119,14 +119,7 @@ func gatedManager(t *testing.T, c *ddblocal.RequestCounter, optFns ...func(*leas
 		entered <- struct{}{}
 		<-release
 	}
-	m, err := lease.New(client, ddblocal.TableName(t), optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return m, tr, entered, release
+	return tableManager(t, client, ddblocal.TableName(t), optFns...), tr, entered, release
 }
 
 // A second Close waits for the first and returns nil; calls made while

@@ -87,13 +87,7 @@ func TestDanger(t *testing.T) {
 	client := ddblocal.NewClient(ddblocal.Endpoint(t), link.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	dangers := newDangerLog()
 	var renewed, lost atomic.Int64
-	m, err := lease.New(client, ddblocal.TableName(t), dangerOptions(clk, dangers, &renewed, &lost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := tableManager(t, client, ddblocal.TableName(t), dangerOptions(clk, dangers, &renewed, &lost))
 	l, err := m.Acquire(ctx, "dz")
 	if err != nil {
 		t.Fatal(err)
@@ -194,13 +188,7 @@ func TestDangerRenewalUnanswered(t *testing.T) {
 		c.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	dangers := newDangerLog()
 	var renewed, lost atomic.Int64
-	m, err := lease.New(client, ddblocal.TableName(t), dangerOptions(clk, dangers, &renewed, &lost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := tableManager(t, client, ddblocal.TableName(t), dangerOptions(clk, dangers, &renewed, &lost))
 	l, err := m.Acquire(ctx, "dz")
 	if err != nil {
 		t.Fatal(err)

@@ -47,14 +47,7 @@ func droppingManager(t *testing.T, failGets int64, optFns ...func(*lease.Options
 	d := faults.NewLink(nil)
 	d.ReadsAfterDrop = failGets
 	client := ddblocal.NewClient(ddblocal.Endpoint(t), d.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	m, err := lease.New(client, ddblocal.TableName(t), optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return m, d
+	return tableManager(t, client, ddblocal.TableName(t), optFns...), d
 }
 
 // oneResolvingRead gives a call two attempts: a create whose response was
@@ -269,14 +262,7 @@ func TestLocalHandoverRequests(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := &ddblocal.RequestCounter{}
-	table := ddblocal.TableName(t)
-	m, err := lease.New(ddblocal.Client(t, c.Option()), table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := countedManager(t, c)
 	first, err := m.Acquire(ctx, "h")
 	if err != nil {
 		t.Fatal(err)

@@ -18,8 +18,24 @@ func TestMain(m *testing.M) { ddblocal.RunTests(m) }
 
 func newManager(t *testing.T, table string, optFns ...func(*lease.Options)) *lease.Manager {
 	t.Helper()
-	m, err := lease.New(ddblocal.Client(t), table, optFns...)
+	return managerOn(t, ddblocal.Client(t), table, optFns...)
+}
+
+// managerOn is lease.New through client, failing t on error.
+func managerOn(t *testing.T, client lease.API, table string, optFns ...func(*lease.Options)) *lease.Manager {
+	t.Helper()
+	m, err := lease.New(client, table, optFns...)
 	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// tableManager is managerOn on a table that it creates.
+func tableManager(t *testing.T, client lease.API, table string, optFns ...func(*lease.Options)) *lease.Manager {
+	t.Helper()
+	m := managerOn(t, client, table, optFns...)
+	if err := m.CreateTable(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -21,14 +21,7 @@ import (
 func countedManager(t *testing.T, c *ddblocal.RequestCounter, optFns ...func(*lease.Options)) (*lease.Manager, string) {
 	t.Helper()
 	table := ddblocal.TableName(t)
-	m, err := lease.New(ddblocal.Client(t, c.Option()), table, optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateTable(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return m, table
+	return tableManager(t, ddblocal.Client(t, c.Option()), table, optFns...), table
 }
 
 func owner(o string) func(*lease.Options) { return func(opt *lease.Options) { opt.Owner = o } }
@@ -388,13 +381,7 @@ func TestOnceMarkedMeanwhile(t *testing.T) {
 	ctx := context.Background()
 	table := ddblocal.TableName(t)
 	var hc afterGet
-	a, err := lease.New(ddblocal.Client(t, hc.option), table, owner("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := tableManager(t, ddblocal.Client(t, hc.option), table, owner("a"))
 	b := newManager(t, table, owner("b"))
 	// The record exists, free and unmarked, when a reads it.
 	if err := b.TryDo(ctx, "k", func(context.Context) error { return nil }); err != nil {

@@ -76,11 +76,7 @@ func recreatedRecord(t *testing.T, client *dynamodb.Client, hOpts func(*lease.Op
 	clkW, clkH, clkH2 := newFakeClock(), newFakeClock(), newFakeClock()
 	mgr := func(c *fakeClock, more ...func(*lease.Options)) *lease.Manager {
 		opts := append([]func(*lease.Options){slowBeats(c), func(o *lease.Options) { o.RecordTTL = 31 * time.Second }}, more...)
-		m, err := lease.New(client, table, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+		return managerOn(t, client, table, opts...)
 	}
 	var hMore []func(*lease.Options)
 	if hOpts != nil {

@@ -19,19 +19,7 @@ func TestAcquireReleaseRequests(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := &ddblocal.RequestCounter{}
-	table := ddblocal.TableName(t)
-	client := ddblocal.Client(t, c.Option())
-	a, err := lease.New(client, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := lease.New(client, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, b := countedPair(t, c)
 	var last int64
 	pair := func(m *lease.Manager, try bool, want map[string]int64) {
 		t.Helper()
@@ -74,19 +62,7 @@ func TestOnceRequests(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := &ddblocal.RequestCounter{}
-	table := ddblocal.TableName(t)
-	client := ddblocal.Client(t, c.Option())
-	a, err := lease.New(client, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := lease.New(client, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, b := countedPair(t, c)
 	l, err := a.Acquire(ctx, "job")
 	if err != nil {
 		t.Fatal(err)
@@ -108,4 +84,12 @@ func TestOnceRequests(t *testing.T) {
 	if got, want := c.ByOperation(), map[string]int64{"GetItem": 1}; !maps.Equal(got, want) {
 		t.Errorf("Once of a name marked done sent %v, want %v", got, want)
 	}
+}
+
+// countedPair is two Managers of one table (two processes, as far as
+// leases go) through one client whose requests c counts.
+func countedPair(t *testing.T, c *ddblocal.RequestCounter) (a, b *lease.Manager) {
+	t.Helper()
+	a, table := countedManager(t, c)
+	return a, managerOn(t, ddblocal.Client(t, c.Option()), table)
 }
