@@ -215,33 +215,40 @@ func waitFor(t *testing.T, f func() bool) {
 
 // TestTakeoverReason: a holder whose record is taken over is told
 // TakenOver at its next renewal, and its guarded writes are refused.
-func TestTakeoverAndGuard(t *testing.T) {
-	t.Parallel()
+// takeover has a Manager B take name over from a Manager A whose clock
+// stands still, so that A never renews: B watches A's record and takes it
+// over after a full duration on its own clock (30 s), not before. It
+// returns A's lease (which has not noticed), B's, A's clock and B.
+func takeover(t *testing.T, name string) (la, lb *lease.Lease, clkA *fakeClock, b *lease.Manager) {
+	t.Helper()
 	ctx := context.Background()
 	clkA, clkB := newFakeClock(), newFakeClock()
 	table := ddblocal.TableName(t)
-	a := newManager(t, table, slowBeats(clkA))
-	b := newManager(t, table, slowBeats(clkB))
-	if err := a.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	la, err := a.Acquire(ctx, "tk")
+	a := tableManager(t, ddblocal.Client(t), table, slowBeats(clkA))
+	b = newManager(t, table, slowBeats(clkB))
+	la, err := a.Acquire(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// B watches the record; A's clock does not move, so it never renews.
-	if _, err := b.TryAcquire(ctx, "tk"); !errors.Is(err, lease.ErrHeld) {
+	if _, err := b.TryAcquire(ctx, name); !errors.Is(err, lease.ErrHeld) {
 		t.Fatal(err)
 	}
 	clkB.Advance(29 * time.Second)
-	if _, err := b.TryAcquire(ctx, "tk"); !errors.Is(err, lease.ErrHeld) {
+	if _, err := b.TryAcquire(ctx, name); !errors.Is(err, lease.ErrHeld) {
 		t.Fatalf("takeover before a full duration: %v", err)
 	}
 	clkB.Advance(time.Second)
-	lb, err := b.TryAcquire(ctx, "tk")
+	lb, err = b.TryAcquire(ctx, name)
 	if err != nil {
 		t.Fatalf("no takeover after a full duration: %v", err)
 	}
+	return la, lb, clkA, b
+}
+
+func TestTakeoverAndGuard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	la, lb, clkA, b := takeover(t, "tk")
 	defer lb.Release(ctx)
 	if lb.Token() <= la.Token() {
 		t.Fatalf("token %d after %d", lb.Token(), la.Token())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/lease"
@@ -102,28 +101,10 @@ func TestReleaseDoneWith(t *testing.T) {
 func TestReleaseDoneWithAfterTakeover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clkA, clkB := newFakeClock(), newFakeClock()
-	table := ddblocal.TableName(t)
-	a := newManager(t, table, slowBeats(clkA))
-	b := newManager(t, table, slowBeats(clkB))
-	if err := a.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
 	reports := reportsTable(t)
-	la, err := a.Acquire(ctx, "nightly/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.TryAcquire(ctx, "nightly/x"); !errors.Is(err, lease.ErrHeld) {
-		t.Fatal(err)
-	}
-	clkB.Advance(30 * time.Second) // A's clock stands still: it never renews
-	lb, err := b.TryAcquire(ctx, "nightly/x")
-	if err != nil {
-		t.Fatalf("no takeover: %v", err)
-	}
+	la, lb, _, b := takeover(t, "nightly/x")
 	defer lb.Release(ctx)
-	err = la.ReleaseDoneWith(ctx, func(tx *repo.Tx) error { return reports.TxCreate(tx, &report{Day: "x", By: "a"}) })
+	err := la.ReleaseDoneWith(ctx, func(tx *repo.Tx) error { return reports.TxCreate(tx, &report{Day: "x", By: "a"}) })
 	var le *lease.LostError
 	if !errors.Is(err, lease.ErrLost) || !errors.As(la.Err(), &le) || le.Reason != lease.TakenOver {
 		t.Fatalf("ReleaseDoneWith of a lease taken over: %v (Err %v)", err, la.Err())
