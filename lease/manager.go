@@ -15,14 +15,12 @@ import (
 	"github.com/ddbocc/ddbocc/versioned"
 )
 
-// API is the part of the DynamoDB client a [Manager] uses: the repository's
-// calls, the two TTL calls of [Manager.CreateTable] and the Scan of
-// [Manager.List]. A *dynamodb.Client satisfies it.
+// API is the part of the DynamoDB client a [Manager] uses: the
+// repository's calls, which include the two TTL calls of
+// [Manager.CreateTable] and the Scan of [Manager.List]. A *dynamodb.Client
+// satisfies it.
 type API interface {
 	repo.API
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 }
 
 // Manager acquires leases stored in one table. It is safe for concurrent

@@ -39,6 +39,10 @@ type Schema struct {
 	// attributes holds every top-level attribute name the type can store,
 	// sorted.
 	attributes []string
+
+	// indexes are the secondary indexes declared on the type, sorted by
+	// name (index.go).
+	indexes []Index
 }
 
 // Type returns the struct type the schema describes.
