@@ -3,9 +3,11 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,15 +52,48 @@ type counterItem struct {
 // NotRenewed loss and a takeover.
 func TestLeaseUnderFaults(t *testing.T) {
 	t.Parallel()
+	run := faultRun{managers: faults.Sized(3, 5), target: int64(faults.Sized(45, 600)), outages: int64(faults.Sized(2, 12)),
+		outageOneIn: 4, timeout: time.Duration(faults.Sized(3, 20)) * time.Minute}
+	if err := leaseUnderFaults(t, run); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLeaseUnderFaultsCatchesLateLoss shows that the suite catches a holder
+// that believes itself safe for longer than others wait before a takeover:
+// with a safety margin of minus half the duration (the holder's safe time
+// is 1.5 durations after a renewal was sent; others take over after seeing
+// the record unchanged for one), a holder cut off from DynamoDB is taken
+// over while it still holds, and the suite says so.
+func TestLeaseUnderFaultsCatchesLateLoss(t *testing.T) {
+	t.Parallel()
+	run := faultRun{managers: 2, target: 30, outages: 1, outageOneIn: 1, timeout: time.Minute,
+		margin: -750 * time.Millisecond}
+	err := leaseUnderFaults(t, run)
+	if err == nil || !strings.Contains(err.Error(), "before the holder declared its lease lost") {
+		t.Fatalf("with a negative safety margin the suite found %v, want a takeover before the holder declared its lease lost", err)
+	}
+	t.Logf("caught, as it should be: %v", err)
+}
+
+// faultRun is one run of the lease fault suite.
+type faultRun struct {
+	managers    int
+	target      int64 // protected increments
+	outages     int64 // at most this many holders lose their link while holding
+	outageOneIn int   // a first goroutine's hold is an outage with probability 1/outageOneIn
+	timeout     time.Duration
+	margin      time.Duration // if not 0, the Managers' safety margin, set past validation (unsafe)
+}
+
+// leaseUnderFaults runs the suite and returns the first violation found.
+// Set-up failures end the test.
+func leaseUnderFaults(t *testing.T, run faultRun) error {
 	seed := faults.Seed(t)
-	var (
-		managers = faults.Sized(3, 5)
-		target   = int64(faults.Sized(45, 600)) // protected increments
-		outages  = int64(faults.Sized(2, 12))
-	)
+	managers, target, outages := run.managers, run.target, run.outages
 	cfg := faults.Config{Drop: 0.08, Throttle: 0.05, Error500: 0.04, Reset: 0.04, Latency: 20 * time.Millisecond, LatencyP: 0.1}
 	t.Logf("%d managers x 2 goroutines, %d increments, %d outages; faults on every lease request: %v", managers, target, outages, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(faults.Sized(3, 20))*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), run.timeout)
 	defer cancel()
 
 	table := ddblocal.TableName(t)
@@ -94,7 +129,13 @@ func TestLeaseUnderFaults(t *testing.T) {
 		stats     []*faults.Transport
 	)
 	errc := make(chan error, 2*managers)
-	fail := func(err error) { errc <- err; cancel() }
+	fail := func(err error) {
+		select {
+		case errc <- err:
+		default:
+		}
+		cancel()
+	}
 	var wg sync.WaitGroup
 	for i := range managers {
 		ft := faults.New(faults.Config{Seed: seed + uint64(i), Drop: cfg.Drop, Throttle: cfg.Throttle,
@@ -123,6 +164,9 @@ func TestLeaseUnderFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if run.margin != 0 {
+			lease.SetUnsafeMargin(m, run.margin)
+		}
 		for g := range 2 {
 			wg.Add(1)
 			go func() {
@@ -142,7 +186,7 @@ func TestLeaseUnderFaults(t *testing.T) {
 					}
 					// The first goroutine of each Manager loses its link now
 					// and then while holding.
-					if g == 0 && rand.IntN(4) == 0 && outaged.Add(1) <= outages {
+					if g == 0 && rand.IntN(run.outageOneIn) == 0 && outaged.Add(1) <= outages {
 						if err := holdThroughOutage(ctx, l, link, admin, data); err != nil {
 							fail(err)
 							return
@@ -190,10 +234,10 @@ func TestLeaseUnderFaults(t *testing.T) {
 	wg.Wait()
 	close(errc)
 	for err := range errc {
-		t.Fatal(err)
+		return err
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("timed out after %d of %d increments", done.Load(), target)
+		return fmt.Errorf("timed out after %d of %d increments", done.Load(), target)
 	}
 	var injected faults.Stats
 	for _, ft := range stats {
@@ -213,19 +257,20 @@ func TestLeaseUnderFaults(t *testing.T) {
 	slices.SortFunc(log, func(a, b entry) int { return int(a.n - b.n) })
 	for i, e := range log {
 		if e.n != int64(i) {
-			t.Fatalf("counter values written: %v... two holders at once (value %d at position %d)", log[:i+1], e.n, i)
+			return fmt.Errorf("counter values written: %v... two holders at once (value %d at position %d)", log[:i+1], e.n, i)
 		}
 		if i > 0 && e.token <= log[i-1].token {
-			t.Fatalf("token %d after %d along the counter", e.token, log[i-1].token)
+			return fmt.Errorf("token %d after %d along the counter", e.token, log[i-1].token)
 		}
 	}
 	final, err := data.Get(context.Background(), repo.Key("c"))
 	if err != nil || final.N != int64(len(log)) {
-		t.Fatalf("counter %d (%v), want %d", final.N, err, len(log))
+		return fmt.Errorf("counter %d (%v), want %d", final.N, err, len(log))
 	}
 	if n := min(outaged.Load(), outages); notRenew.Load() < n || takeovers.Load() < n {
-		t.Fatalf("%d outages but %d NotRenewed losses and %d takeovers", n, notRenew.Load(), takeovers.Load())
+		return fmt.Errorf("%d outages but %d NotRenewed losses and %d takeovers", n, notRenew.Load(), takeovers.Load())
 	}
+	return nil
 }
 
 // acquireCounter acquires the counter's lease, alone or, with both,

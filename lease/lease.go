@@ -200,6 +200,16 @@ func (l *Lease) finish(err error, free *record) bool {
 	return first
 }
 
+// freedAs ends the lease as released, the record stored free as rec, and
+// tells the observer.
+func (l *Lease) freedAs(rec record) {
+	if l.finish(ErrReleased, &rec) {
+		if f := l.st.observer.Released; f != nil {
+			f(ReleasedEvent{Name: l.name, Token: l.me.token, ReservedFor: rec.ReservedFor, Done: l.me.marked(rec)})
+		}
+	}
+}
+
 // lose ends the lease as lost and tells the observer.
 func (l *Lease) lose(e *LostError) {
 	e.Name, e.Token = l.name, l.me.token

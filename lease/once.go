@@ -279,7 +279,7 @@ func (l *Lease) commitDone(ctx context.Context, stage func(tx *repo.Tx) error) e
 	})
 	if err == nil {
 		l.stored(rec)
-		l.finish(ErrReleased, &rec)
+		l.freedAs(rec)
 		return nil
 	}
 	cur, gerr := l.st.get(ctx, l.name)
@@ -289,7 +289,7 @@ func (l *Lease) commitDone(ctx context.Context, stage func(tx *repo.Tx) error) e
 		return err
 	case l.me.marked(cur) && cur.Owner == "":
 		l.stored(cur) // the commit's answer was lost, but it was stored
-		l.finish(ErrReleased, &cur)
+		l.freedAs(cur)
 		return nil
 	case !l.me.holds(cur):
 		l.lose(lostTo(cur))

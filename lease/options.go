@@ -93,6 +93,9 @@ type Observer struct {
 	Acquired func(AcquiredEvent)
 	Renewed  func(RenewedEvent)
 	Lost     func(*LostError)
+	// Released is told when a Release (or ReleaseDone, ReleaseDoneWith)
+	// of this Manager has freed a record.
+	Released func(ReleasedEvent)
 
 	// Danger is told when a held lease enters its danger zone: no renewal
 	// has succeeded for so long that the lease is lost unless one succeeds
@@ -138,6 +141,18 @@ type AcquiredEvent struct {
 	Token    int64
 	Takeover bool          // the record was held by another owner that stopped renewing
 	Waited   time.Duration // from the call to the acquisition
+}
+
+// ReleasedEvent describes a record freed by a release.
+type ReleasedEvent struct {
+	Name  string
+	Token int64
+	// ReservedFor is the owner, in another process, that the record was
+	// released for (fair turns: see [Manager.Acquire]), or "".
+	ReservedFor string
+	// Done: the release stored the lease's completion mark (ReleaseDone,
+	// ReleaseDoneWith).
+	Done bool
 }
 
 // RenewedEvent describes one successful renewal.

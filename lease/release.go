@@ -60,7 +60,7 @@ func (l *Lease) free(ctx context.Context, mark bool) error {
 	switch verdict {
 	case releaseDone:
 		l.stored(cur) // for Completed and a later ReleaseDone
-		l.finish(ErrReleased, &cur)
+		l.freedAs(cur)
 		return nil
 	case releaseLost:
 		l.lose(le)
