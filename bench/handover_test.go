@@ -303,6 +303,23 @@ func (r *handoverResult) add(relStart, relEnd time.Time, a acquisition) {
 	r.waiting += relStart.Round(0).Sub(time.Unix(0, a.start))
 }
 
+// waitRate is the waiter's requests per second of waiting, the one
+// acquiring write of each hand-over left out: what waiting costs.
+func (r handoverResult) waitRate() float64 {
+	return float64(r.waiterReqs-int64(r.n)) / r.waiting.Seconds()
+}
+
+// merge adds o's hand-overs to r.
+func (r *handoverResult) merge(o handoverResult) {
+	r.n += o.n
+	r.fromRelEnd = append(r.fromRelEnd, o.fromRelEnd...)
+	r.fromRelStart = append(r.fromRelStart, o.fromRelStart...)
+	r.waiterReqs += o.waiterReqs
+	r.polls += o.polls
+	r.waiting += o.waiting
+	r.total += o.total
+}
+
 // report reports r's metrics on b.
 func (r handoverResult) report(b *testing.B) {
 	r.fromRelEnd.report(b, "", "handover")
@@ -311,13 +328,34 @@ func (r handoverResult) report(b *testing.B) {
 	b.ReportMetric(float64(r.polls)/float64(r.n), "polls/handover")
 	b.ReportMetric(float64(r.polls)/r.waiting.Seconds(), "polls/s-waiting")
 	b.ReportMetric(float64(r.waiterReqs)/r.waiting.Seconds(), "waiter-req/s-waiting") // reads and marking writes
+	b.ReportMetric(r.waitRate(), "wait-req/s")
 	b.ReportMetric(float64(r.total)/float64(r.n), "req/cycle")
+}
+
+// until says when a run of hand-overs stops: after n of them, or, if end is
+// set, at the first hand-over that ends after end (a fixed time window).
+type until struct {
+	n   int
+	end time.Time
+}
+
+func (u until) more(done int) bool {
+	if !u.end.IsZero() {
+		return time.Now().Before(u.end)
+	}
+	return done < u.n
 }
 
 // runHandover runs n hand-overs: the holder acquires, tells the waiter to
 // Acquire, holds handoverHold, releases; the waiter acquires, holds
 // waiterHold, releases, and the cycle starts again.
 func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) handoverResult {
+	tb.Helper()
+	return runHandoverUntil(tb, e, mode, until{n: n}, hold)
+}
+
+// runHandoverUntil is runHandover until u says stop.
+func runHandoverUntil(tb testing.TB, e *env, mode string, u until, hold time.Duration) handoverResult {
 	tb.Helper()
 	table := e.leaseTable(tb)
 	const name = "handover"
@@ -339,9 +377,9 @@ func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) 
 		}
 	}()
 	ctx := tagged(context.Background(), "holder")
-	res := handoverResult{n: n, fromRelEnd: make(samples, 0, n), fromRelStart: make(samples, 0, n)}
+	var res handoverResult
 	before := e.counter.Count()
-	for range n {
+	for ; u.more(res.n); res.n++ {
 		l, err := holder.Acquire(ctx, name)
 		if err != nil {
 			tb.Fatal(err)

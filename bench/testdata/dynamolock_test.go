@@ -76,6 +76,12 @@ func BenchmarkDynamolockAcquireRelease(b *testing.B) {
 // default, 1s).
 func runDynamolockHandover(tb testing.TB, e *env, n int, hold, refresh time.Duration) handoverResult {
 	tb.Helper()
+	return runDynamolockHandoverUntil(tb, e, until{n: n}, hold, refresh)
+}
+
+// runDynamolockHandoverUntil is runDynamolockHandover until u says stop.
+func runDynamolockHandoverUntil(tb testing.TB, e *env, u until, hold, refresh time.Duration) handoverResult {
+	tb.Helper()
 	table := dynamolockTable(tb, e)
 	const name = "handover"
 	holder, waiter := newDynamolock(tb, e, table), newDynamolock(tb, e, table)
@@ -114,9 +120,9 @@ func runDynamolockHandover(tb testing.TB, e *env, n int, hold, refresh time.Dura
 	}()
 	defer func() { close(goCh); <-done }()
 	ctx := tagged(context.Background(), "holder")
-	res := handoverResult{n: n, fromRelEnd: make(samples, 0, n), fromRelStart: make(samples, 0, n)}
+	var res handoverResult
 	before := e.counter.Count()
-	for range n {
+	for ; u.more(res.n); res.n++ {
 		l, err := holder.AcquireLockWithContext(ctx, name)
 		if err != nil {
 			tb.Fatal(err)
@@ -167,5 +173,23 @@ func BenchmarkDynamolockHandover(b *testing.B) {
 			b.StopTimer()
 			r.report(b)
 		})
+	}
+}
+
+// BenchmarkDynamolockFrontier is the hand-over frontier (frontier_test.go):
+// lease's waiters next to dynamolock's with a 100ms refresh period and with
+// its default (1s), each for a fixed window per round, rounds rotating.
+func BenchmarkDynamolockFrontier(b *testing.B) {
+	e := newEnv(b)
+	dl := func(refresh time.Duration) func(tb testing.TB, w time.Duration) handoverResult {
+		return func(tb testing.TB, w time.Duration) handoverResult {
+			return runDynamolockHandoverUntil(tb, e, until{end: time.Now().Add(w)}, handoverHold, refresh)
+		}
+	}
+	cs := append(leaseFrontier(e),
+		frontierContender{"dynamolock-refresh=100ms", dl(100 * time.Millisecond)},
+		frontierContender{"dynamolock-default", dl(0)})
+	for range b.N {
+		frontier(b, cs)
 	}
 }
