@@ -40,6 +40,7 @@ FUZZ_TARGETS ?= $(shell grep -rEo --include='*_test.go' --exclude-dir=.cache --e
 all: test
 
 dynamodb-local:
+	@echo "== install DynamoDB Local (if missing) into .cache/dynamodb-local"
 	@bash scripts/install-dynamodb-local.sh
 
 # Downloads (DynamoDB Local under .cache, any jar) are installed by
@@ -52,16 +53,29 @@ untracked-downloads:
 	fi
 
 # The bench/ module (its own go.mod) is vetted and its smoke tests run too,
-# so that it keeps building.
+# so that it keeps building. Test binaries are built (one line per step)
+# before DynamoDB Local starts, so that a fresh build cache is not a long
+# silence with the emulator idling.
 test: dynamodb-local untracked-downloads
+	@echo "== vet"
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	@echo "== build test binaries (-race; a few minutes on an empty build cache)"
+	@d="$$(mktemp -d)"; trap 'rm -rf "$$d"' EXIT; \
+		$(GO) test -race -c -o "$$d/" ./... && (cd bench && $(GO) test -race -c -o "$$d/" ./...)
+	@echo "== start DynamoDB Local and run the tests"
 	bash $(WITH_DDB) bash -euo pipefail -c '$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./... && \
 		DDBOCC_FAIRNESS=1 $(GO) test -race -count=1 -run "^TestFairnessAcrossProcesses$$" ./lease/ && \
 		cd bench && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...'
 
+# The examples are built first, then run one after another against one
+# DynamoDB Local.
 demo: dynamodb-local
-	bash $(WITH_DDB) bash -euo pipefail -c 'for ex in $(EXAMPLES); do echo "== examples/$$ex"; $(GO) run ./examples/$$ex; done'
+	@echo "== build examples: $(EXAMPLES)"
+	@mkdir -p .cache/bin
+	@for ex in $(EXAMPLES); do $(GO) build -o .cache/bin/$$ex ./examples/$$ex; done
+	@echo "== start DynamoDB Local and run the examples"
+	bash $(WITH_DDB) bash -euo pipefail -c 'for ex in $(EXAMPLES); do echo "== run examples/$$ex"; .cache/bin/$$ex; done'
 
 bench: dynamodb-local
 	bash $(WITH_DDB) $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...

