@@ -54,5 +54,5 @@ func ExampleSchemaOf() {
 	// attributes: [balance id owner version]
 	// round trip: {ID:acc-1 Owner:ana Balance:100 Version:3}
 	// next version: 4
-	// versioned: type versioned_test.Typo, field ID: tag "id,hahs": unknown option "hahs" (ours: hash, range, version; attributevalue's: omitempty, omitemptyelem, nullempty, nullemptyelem, string, stringset, numberset, binaryset, unixtime)
+	// versioned: type versioned_test.Typo, field ID: tag "id,hahs": unknown option "hahs" (ours: hash, range, version, ttl, index=NAME:hash|range[:PROJECTION], lindex=NAME:range[:PROJECTION], project=NAME; attributevalue's: omitempty, omitemptyelem, nullempty, nullemptyelem, string, stringset, numberset, binaryset, unixtime)
 }

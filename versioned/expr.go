@@ -20,9 +20,24 @@ func number(n int64) expression.ValueBuilder {
 
 // VersionIs is the condition "the stored version is n": the condition of a
 // Save or Delete of an item read at version n. It fails when the item is
-// missing, since a missing attribute equals nothing.
+// missing, since a missing attribute equals nothing. VersionIs(0) is
+// [Schema.Versionless].
 func (s *Schema) VersionIs(n int64) expression.ConditionBuilder {
+	if n == 0 {
+		return s.Versionless()
+	}
 	return name(s.version.attr).Equal(number(n))
+}
+
+// Versionless is the condition "an item is stored at version 0": it exists
+// and its version attribute is missing, NULL or 0, as [Schema.StoredVersion]
+// reads it. It is the condition of the first versioned write of an item
+// written without a version (by other code, or before the library): its
+// adoption.
+func (s *Schema) Versionless() expression.ConditionBuilder {
+	v := name(s.version.attr)
+	return name(s.hash.attr).AttributeExists().And(
+		expression.Or(v.AttributeNotExists(), v.Equal(number(0)), v.AttributeType(expression.Null)))
 }
 
 // NotExists is the condition "no item with this key is stored": the

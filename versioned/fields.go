@@ -127,9 +127,9 @@ func derefUnnamed(ft reflect.Type) (reflect.Type, bool) {
 func embeddedLevel(t reflect.Type, lv level, sf reflect.StructField, tg tag, idx []int) (level, error) {
 	path := join(lv.path, sf.Name)
 	ft, ptr := derefUnnamed(sf.Type)
-	if tg.hash || tg.rng || tg.version {
+	if tg.schemaRole() {
 		return level{}, &SchemaError{Type: typeName(t), Field: path,
-			Reason: "an embedded struct cannot be a key or the version; tag its fields instead"}
+			Reason: "an embedded struct cannot be a key, the version, the ttl, a key of an index or projected into one; tag its fields instead"}
 	}
 	unexpPtr := lv.unexpPtr
 	if ptr && !sf.IsExported() && unexpPtr == "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -19,7 +20,8 @@ var (
 
 // Marshal encodes v, a value or pointer of the schema's type, into an item
 // with attributevalue under the `dynamo` tag key. It checks that the key
-// attributes are present and not empty.
+// attributes are present and not empty. A time in the ttl field is stored
+// as a number of epoch seconds, and a zero time is left out (no expiry).
 func (s *Schema) Marshal(v any) (Item, error) {
 	av, err := encoder.Encode(v)
 	if err != nil {
@@ -32,7 +34,35 @@ func (s *Schema) Marshal(v any) (Item, error) {
 	if _, err := s.KeyOf(m.Value); err != nil {
 		return nil, err
 	}
+	if s.ttlTime {
+		s.ttlSeconds(v, m.Value)
+	}
+	s.dropEmptyIndexKeys(m.Value)
 	return m.Value, nil
+}
+
+// ttlSeconds stores the time in v's ttl field in item as a number of epoch
+// seconds, the form DynamoDB's TTL reads, instead of attributevalue's
+// RFC 3339 string; a zero time or nil pointer leaves the attribute out (no
+// expiry). The decoder reads such a number back into a time.
+func (s *Schema) ttlSeconds(v any, item Item) {
+	f, err := reflect.Indirect(reflect.ValueOf(v)).FieldByIndexErr(s.ttl.index)
+	if err != nil { // in a nil embedded pointer: nothing was stored
+		return
+	}
+	if f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			delete(item, s.ttl.attr)
+			return
+		}
+		f = f.Elem()
+	}
+	t := f.Convert(timeType).Interface().(time.Time)
+	if t.IsZero() {
+		delete(item, s.ttl.attr)
+		return
+	}
+	item[s.ttl.attr] = &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
 }
 
 // Unmarshal decodes item into out, a non-nil pointer to the schema's type.

