@@ -2,7 +2,10 @@ package repo
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -10,22 +13,58 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/retry"
+	"github.com/ddbocc/ddbocc/versioned"
 )
 
-// QueryOptions shape one [Repository.Query].
+// QueryOptions shape one query: [Repository.Query], [Repository.QueryPartial],
+// [Repository.QueryPage], [Repository.QueryPartialPage] and
+// [Repository.Count]. Everything is checked before any request is sent; a
+// bad option is an error matching [ErrInvalidArgument].
 type QueryOptions struct {
-	// Range restricts the range key; the zero value matches every item.
+	// Index queries the secondary index of this name, as declared on T's
+	// tags (see [versioned.Schema.Index]): the hash value is then the
+	// index's hash key and Range applies to the index's range key. An index
+	// T does not declare is refused. Default "": the table.
+	//
+	// A global index (GSI) can only be read eventually consistently, so a
+	// query of one must set EventuallyConsistent: a consistent read of a
+	// GSI is refused, never silently downgraded. An index that stores only
+	// some attributes (KEYS_ONLY, INCLUDE) returns partial items: query it
+	// with QueryPartial.
+	Index string
+	// Range restricts the range key (of the table, or of Index); the zero
+	// value matches every item. A condition on an index without a range
+	// key is refused.
 	Range RangeCondition
+	// Filter drops items after they are read (they still cost read
+	// capacity), e.g. expression.Name("status").Equal(expression.Value("open")).
+	// A filter on a key attribute of the table or of Index is refused: use
+	// Range (or another index) instead. Default: none.
+	Filter expression.ConditionBuilder
+	// Project reads only these attributes of T (their names in DynamoDB),
+	// plus the key attributes and the version (unless a global Index lacks
+	// it), which are always read. Items are then partial, unless every
+	// attribute is named: query with QueryPartial. An unknown name, or one a
+	// global Index does not store, is refused. Default: every attribute.
+	Project []string
 	// Descending returns items in descending range key order.
 	Descending bool
 	// PageSize is the number of items asked for per request (DynamoDB's
-	// Limit); 0 lets DynamoDB fill 1 MB pages.
+	// Limit); 0 lets DynamoDB fill 1 MB pages. For the page calls it is
+	// the page size: a page holds at most PageSize items, and with 0 it is
+	// one request's worth.
 	PageSize int32
-	// Limit stops the iteration after this many items; 0 means all.
+	// Limit stops the iteration after this many items, and makes Count
+	// stop at this many; 0 means all. The page calls refuse it (their page
+	// size is PageSize).
 	Limit int
 	// EventuallyConsistent makes the reads eventually consistent. Default:
-	// the repository's Options.EventuallyConsistent.
+	// the repository's Options.EventuallyConsistent. Required for a
+	// global Index.
 	EventuallyConsistent bool
+	// Stats, when not nil, has the call's requests, items and consumed
+	// capacity added to it (see [Stats]). Default nil.
+	Stats *Stats
 	// Retry bounds the re-sending of a page's request after transient
 	// errors. Default: the repository's Options.Retry.
 	Retry retry.Policy
@@ -96,8 +135,8 @@ func RangeBeginsWith(prefix string) RangeCondition {
 }
 
 // Query returns the items under one hash key value, in range key order,
-// restricted by QueryOptions.Range, as an iterator that fetches page after
-// page as it is consumed:
+// restricted by QueryOptions.Range and Filter, as an iterator that fetches
+// page after page as it is consumed:
 //
 //	for a, err := range entries.Query(ctx, "user-7", func(o *repo.QueryOptions) {
 //	    o.Range = repo.RangeBeginsWith("2026-")
@@ -106,46 +145,195 @@ func RangeBeginsWith(prefix string) RangeCondition {
 //	    ...
 //	}
 //
-// On an error the iterator yields it once with a zero T and stops; a bad
-// hash or range value is yielded before any request is sent. Breaking out
-// of the loop stops paging. Each page is one request (transient errors are
-// retried under the repository's Options.Retry), blocking while the loop waits; cancelling ctx ends the iteration with ctx's error. The
-// iterator may be used once per range loop, from one goroutine at a time.
+// With QueryOptions.Index it queries a secondary index, and hash is the
+// value of the index's hash key. Query returns whole items only: a query
+// with QueryOptions.Project, or of an index that stores only some
+// attributes, is refused (use [Repository.QueryPartial]).
+//
+// On an error the iterator yields it once with a zero T and stops; bad
+// options, hash or range values are yielded before any request is sent.
+// Breaking out of the loop stops paging. Each page is one request
+// (transient errors are retried under the repository's Options.Retry),
+// blocking while the loop waits; cancelling ctx ends the iteration with
+// ctx's error. The iterator may be used once per range loop, from one
+// goroutine at a time; the Repository stays safe for concurrent use.
 func (r *Repository[T]) Query(ctx context.Context, hash any, optFns ...func(*QueryOptions)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		in, o, err := r.queryInput(ctx, hash, optFns)
+	return queryIter(r, ctx, hash, optFns, readWhole, r.decodeWhole)
+}
+
+// QueryPartial is [Repository.Query] for reads that may return only part
+// of each item: with QueryOptions.Project, or of an index that stores only
+// some attributes (KEYS_ONLY, INCLUDE). It yields [Partial] values, which
+// cannot be saved by mistake; a query that reads whole items may use it
+// too. Blocking, errors and concurrency as for Query.
+func (r *Repository[T]) QueryPartial(ctx context.Context, hash any, optFns ...func(*QueryOptions)) iter.Seq2[Partial[T], error] {
+	return queryIter(r, ctx, hash, optFns, readPartial, r.decodePartial)
+}
+
+// QueryPage reads one page of the query [Repository.Query] would run,
+// starting after cursor ("" for the first page), and returns it with the
+// cursor of the next page (Page.Next, "" after the last). A page holds at
+// most QueryOptions.PageSize items: QueryPage sends requests until it has
+// them or reaches the end (a filter may drop items); with PageSize 0 it
+// sends one request. QueryOptions.Limit is refused.
+//
+// A cursor is bound to the query that made it: the table, index, hash
+// value, range condition, filter, projection and order. One made by
+// another query, or changed, is refused before any request with a
+// [*CursorError] (matching [ErrInvalidCursor] and [ErrInvalidArgument]).
+// A cursor is an opaque URL-safe string that holds the key of the last item
+// read, in clear: it is tamper-evident against accidents, not secret, and
+// it stays valid as long as the table does.
+//
+// QueryPage blocks until answered; cancelling ctx stops it. Safe for
+// concurrent use.
+func (r *Repository[T]) QueryPage(ctx context.Context, hash any, cursor string, optFns ...func(*QueryOptions)) (Page[T], error) {
+	return queryPage(r, ctx, hash, cursor, optFns, readWhole, r.decodeWhole)
+}
+
+// QueryPartialPage is [Repository.QueryPage] for reads that may return
+// only part of each item (see [Repository.QueryPartial]). The same query
+// makes the same cursors through QueryPage and QueryPartialPage; a
+// projection is part of the query a cursor is bound to.
+func (r *Repository[T]) QueryPartialPage(ctx context.Context, hash any, cursor string, optFns ...func(*QueryOptions)) (Page[Partial[T]], error) {
+	return queryPage(r, ctx, hash, cursor, optFns, readPartial, r.decodePartial)
+}
+
+// Count returns the number of items the query would return (after
+// QueryOptions.Filter), reading every page with Select COUNT: the items are
+// read, and cost read capacity, but not sent back. With QueryOptions.Limit
+// it stops once it has counted that many and returns at most Limit.
+// QueryOptions.Project is refused. Count blocks until answered; cancelling
+// ctx stops it. Safe for concurrent use.
+func (r *Repository[T]) Count(ctx context.Context, hash any, optFns ...func(*QueryOptions)) (int64, error) {
+	q, err := r.planQuery(ctx, hash, optFns, readCount, false)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for {
+		out, _, err := r.queryOnce(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		n += int64(out.Count)
+		if lim := int64(q.o.Limit); lim > 0 && n >= lim {
+			return lim, nil
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		q.in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// readMode is what a query or scan returns.
+type readMode int
+
+const (
+	readWhole   readMode = iota // T: partial reads refused
+	readPartial                 // Partial[T]
+	readCount                   // a count
+)
+
+// decodeWhole decodes an item read whole.
+func (r *Repository[T]) decodeWhole(_ *projection, item versioned.Item) (T, error) {
+	return r.decode(item)
+}
+
+// queryPlan is a checked query: its first request and what it reads.
+type queryPlan struct {
+	in   *dynamodb.QueryInput
+	o    QueryOptions
+	ix   *versioned.Index
+	proj projection
+	bind *binding
+}
+
+func queryIter[T, V any](r *Repository[T], ctx context.Context, hash any, optFns []func(*QueryOptions), mode readMode,
+	dec func(*projection, versioned.Item) (V, error)) iter.Seq2[V, error] {
+	return func(yield func(V, error) bool) {
+		var zero V
+		q, err := r.planQuery(ctx, hash, optFns, mode, false)
 		if err != nil {
 			yield(zero, err)
 			return
 		}
 		n := 0
 		for {
-			var out *dynamodb.QueryOutput
-			err := retry.Do(ctx, o.Retry, func(ctx context.Context, _ int) error {
-				var err error
-				out, err = r.client.Query(ctx, in)
-				return r.apiErr(err)
-			}, r.opts.Observer.retries(r.table, "Query"))
+			out, _, err := r.queryOnce(ctx, q)
 			if err != nil {
 				yield(zero, err)
 				return
 			}
 			for _, item := range out.Items {
-				t, err := r.decode(item)
-				if !yield(t, err) || err != nil {
+				v, err := dec(&q.proj, item)
+				if !yield(v, err) || err != nil {
 					return
 				}
-				if n++; o.Limit > 0 && n >= o.Limit {
+				if n++; q.o.Limit > 0 && n >= q.o.Limit {
 					return
 				}
 			}
 			if len(out.LastEvaluatedKey) == 0 {
 				return
 			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
+			q.in.ExclusiveStartKey = out.LastEvaluatedKey
 		}
 	}
+}
+
+func queryPage[T, V any](r *Repository[T], ctx context.Context, hash any, cursor string, optFns []func(*QueryOptions), mode readMode,
+	dec func(*projection, versioned.Item) (V, error)) (Page[V], error) {
+	q, err := r.planQuery(ctx, hash, optFns, mode, true)
+	if err != nil {
+		return Page[V]{}, err
+	}
+	if q.in.ExclusiveStartKey, err = q.bind.decode(cursor); err != nil {
+		return Page[V]{}, err
+	}
+	var p Page[V]
+	size := q.o.PageSize
+	for {
+		if size > 0 {
+			q.in.Limit = aws.Int32(size - int32(len(p.Items)))
+		}
+		out, units, err := r.queryOnce(ctx, q)
+		if err != nil {
+			return Page[V]{}, err
+		}
+		p.ConsumedCapacity += units
+		for _, item := range out.Items {
+			v, err := dec(&q.proj, item)
+			if err != nil {
+				return Page[V]{}, err
+			}
+			p.Items = append(p.Items, v)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return p, nil
+		}
+		if size == 0 || len(p.Items) >= int(size) {
+			p.Next, err = q.bind.encode(out.LastEvaluatedKey)
+			return p, err
+		}
+		q.in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// queryOnce sends q's request, re-sending it after transient errors, and
+// adds its answer to the stats; it returns the capacity consumed too.
+func (r *Repository[T]) queryOnce(ctx context.Context, q *queryPlan) (*dynamodb.QueryOutput, float64, error) {
+	var out *dynamodb.QueryOutput
+	err := retry.Do(ctx, q.o.Retry, func(ctx context.Context, _ int) error {
+		var err error
+		out, err = r.client.Query(ctx, q.in)
+		return r.apiErr(err)
+	}, r.opts.Observer.retries(r.table, "Query"))
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, q.o.Stats.add(out.Count, out.ScannedCount, out.ConsumedCapacity), nil
 }
 
 // queryOptions are the repository's defaults, then optFns, validated.
@@ -163,51 +351,211 @@ func (r *Repository[T]) queryOptions(optFns []func(*QueryOptions)) (QueryOptions
 	return o, nil
 }
 
-func (r *Repository[T]) queryInput(ctx context.Context, hash any, optFns []func(*QueryOptions)) (*dynamodb.QueryInput, QueryOptions, error) {
+// planQuery checks a query's arguments and builds its first request. page:
+// for a page call.
+func (r *Repository[T]) planQuery(ctx context.Context, hash any, optFns []func(*QueryOptions), mode readMode, page bool) (*queryPlan, error) {
 	if err := checkCtx(ctx); err != nil {
-		return nil, QueryOptions{}, err
+		return nil, err
 	}
 	o, err := r.queryOptions(optFns)
 	if err != nil {
-		return nil, o, err
+		return nil, err
+	}
+	if page && o.Limit > 0 {
+		return nil, invalid("QueryOptions.Limit on a page call: the page size is QueryOptions.PageSize")
+	}
+	ix, err := r.lookupIndex("QueryOptions.Index", o.Index)
+	if err != nil {
+		return nil, err
 	}
 	s := r.schema
-	hv, err := s.HashValue(hash)
-	if err != nil {
-		return nil, o, invalid("%w", err)
+	hashAttr, rangeAttr, rangeType := s.HashAttr(), s.RangeAttr(), s.RangeType()
+	if ix != nil {
+		if ix.Global && !o.EventuallyConsistent {
+			return nil, invalid("QueryOptions: a consistent read of global index %q: DynamoDB reads a GSI only eventually consistently; set QueryOptions.EventuallyConsistent", ix.Name)
+		}
+		hashAttr, rangeAttr, rangeType = ix.HashAttr, ix.RangeAttr, ix.RangeType
 	}
-	cond := expression.Key(s.HashAttr()).Equal(expression.Value(hv))
+	hv, err := r.keyValue(ix, false, hash)
+	if err != nil {
+		return nil, err
+	}
+	cond := expression.Key(hashAttr).Equal(expression.Value(hv))
 	if o.Range.build != nil {
-		if !s.HasRange() {
-			return nil, o, invalid("QueryOptions.Range on %s, which has no range key", s.Type())
+		if rangeAttr == "" {
+			return nil, invalid("QueryOptions.Range on %s, which has no range key", r.readWords(ix))
+		}
+		if o.Range.prefix && rangeType != types.ScalarAttributeTypeS {
+			return nil, invalid("RangeBeginsWith on the non-string range key %q of %s", rangeAttr, r.readWords(ix))
 		}
 		vals := make([]expression.ValueBuilder, len(o.Range.values))
 		for i, v := range o.Range.values {
-			if o.Range.prefix && s.RangeType() != types.ScalarAttributeTypeS {
-				return nil, o, invalid("RangeBeginsWith on the non-string range key %q", s.RangeAttr())
-			}
-			rv, err := s.RangeValue(v)
+			rv, err := r.keyValue(ix, true, v)
 			if err != nil {
-				return nil, o, invalid("%w", err)
+				return nil, err
 			}
 			vals[i] = expression.Value(rv)
 		}
-		cond = cond.And(o.Range.build(expression.Key(s.RangeAttr()), vals))
+		cond = cond.And(o.Range.build(expression.Key(rangeAttr), vals))
 	}
-	e, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	b := expression.NewBuilder().WithKeyCondition(cond)
+	if o.Filter.IsSet() {
+		if err := r.checkQueryFilter(o.Filter, ix); err != nil {
+			return nil, err
+		}
+		b = b.WithFilter(o.Filter)
+	}
+	if mode == readCount && len(o.Project) > 0 {
+		return nil, invalid("QueryOptions.Project on Count")
+	}
+	proj, err := r.project("QueryOptions.Project", o.Project, ix)
 	if err != nil {
-		return nil, o, invalid("query: %w", err)
+		return nil, err
+	}
+	if mode == readWhole && proj.partial {
+		return nil, invalid("a query of %s returns partial items (%s): use QueryPartial or QueryPartialPage", r.readWords(ix), r.partialWhy(o.Project, ix))
+	}
+	if mode != readCount && proj.expr != nil {
+		b = b.WithProjection(namesList(proj.expr))
+	}
+	e, err := b.Build()
+	if err != nil {
+		return nil, invalid("query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(r.table),
 		KeyConditionExpression:    e.KeyCondition(),
+		FilterExpression:          e.Filter(),
+		ProjectionExpression:      e.Projection(),
 		ExpressionAttributeNames:  e.Names(),
 		ExpressionAttributeValues: e.Values(),
 		ConsistentRead:            aws.Bool(!o.EventuallyConsistent),
 		ScanIndexForward:          aws.Bool(!o.Descending),
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	}
+	if ix != nil {
+		in.IndexName = aws.String(ix.Name)
+	}
+	if mode == readCount {
+		in.Select = types.SelectCount
 	}
 	if o.PageSize > 0 {
 		in.Limit = aws.Int32(o.PageSize)
 	}
-	return in, o, nil
+	return &queryPlan{in: in, o: o, ix: ix, proj: proj, bind: r.queryBinding(ix, in)}, nil
+}
+
+// lookupIndex returns the index T declares under name; nil for "".
+func (r *Repository[T]) lookupIndex(opt, name string) (*versioned.Index, error) {
+	if name == "" {
+		return nil, nil
+	}
+	ix, ok := r.schema.Index(name)
+	if !ok {
+		var names []string
+		for _, ix := range r.schema.Indexes() {
+			names = append(names, ix.Name)
+		}
+		return nil, invalid("%s: %s declares no index %q (it declares %q)", opt, r.schema.Type(), name, names)
+	}
+	return &ix, nil
+}
+
+// readWords names what a read reads: the table or an index.
+func (r *Repository[T]) readWords(ix *versioned.Index) string {
+	if ix == nil {
+		return "table " + r.table
+	}
+	kind := "local"
+	if ix.Global {
+		kind = "global"
+	}
+	return fmt.Sprintf("%s index %q of table %s", kind, ix.Name, r.table)
+}
+
+// partialWhy says why a read returns partial items.
+func (r *Repository[T]) partialWhy(project []string, ix *versioned.Index) string {
+	if len(project) > 0 {
+		return fmt.Sprintf("a projection of %q", project)
+	}
+	if ix.Projection == types.ProjectionTypeKeysOnly {
+		return "the index stores only the keys"
+	}
+	return fmt.Sprintf("the index stores the keys and %q only", ix.NonKey)
+}
+
+// keyValue marshals v as the value of the hash key (rng: the range key)
+// of the table, or of index ix, for a key condition.
+func (r *Repository[T]) keyValue(ix *versioned.Index, rng bool, v any) (types.AttributeValue, error) {
+	s := r.schema
+	var av types.AttributeValue
+	var err error
+	switch {
+	case ix == nil && !rng:
+		av, err = s.HashValue(v)
+	case ix == nil:
+		av, err = s.RangeValue(v)
+	case !rng:
+		av, err = s.IndexHashValue(ix.Name, v)
+	default:
+		av, err = s.IndexRangeValue(ix.Name, v)
+	}
+	if err != nil {
+		return nil, invalid("%w", err)
+	}
+	return av, nil
+}
+
+// checkQueryFilter refuses a query filter on a key attribute of the table
+// or of ix: DynamoDB refuses filters on the queried keys, and a key
+// condition (QueryOptions.Range) does the job without reading the items.
+func (r *Repository[T]) checkQueryFilter(f expression.ConditionBuilder, ix *versioned.Index) error {
+	names, err := filterAttrs(f)
+	if err != nil {
+		return err
+	}
+	keys := r.keyAttrs(ix)
+	for _, n := range names {
+		if slices.Contains(keys, n) {
+			return invalid("QueryOptions.Filter on the key attribute %q: use QueryOptions.Range (or an index)", n)
+		}
+	}
+	return nil
+}
+
+// filterAttrs returns the top-level attribute names filter f refers to:
+// the placeholders of its expression that do not follow a '.' (a nested
+// path's later parts), mapped back to their names.
+func filterAttrs(f expression.ConditionBuilder) ([]string, error) {
+	e, err := expression.NewBuilder().WithFilter(f).Build()
+	if err != nil {
+		return nil, invalid("QueryOptions.Filter: %w", err)
+	}
+	expr, names := aws.ToString(e.Filter()), e.Names()
+	var out []string
+	for i := 0; i < len(expr); i++ {
+		if expr[i] != '#' {
+			continue
+		}
+		j := i + 1
+		for j < len(expr) && (expr[j] == '_' || expr[j] >= '0' && expr[j] <= '9' || expr[j] >= 'a' && expr[j] <= 'z' || expr[j] >= 'A' && expr[j] <= 'Z') {
+			j++
+		}
+		prev := strings.TrimRight(expr[:i], " ")
+		if n, ok := names[expr[i:j]]; ok && !strings.HasSuffix(prev, ".") && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+		i = j - 1
+	}
+	return out, nil
+}
+
+// namesList is a projection of attrs, names taken whole (a '.' in a name is
+// part of it).
+func namesList(attrs []string) expression.ProjectionBuilder {
+	p := expression.NamesList(expression.NameNoDotSplit(attrs[0]))
+	for _, a := range attrs[1:] {
+		p = p.AddNames(expression.NameNoDotSplit(a))
+	}
+	return p
 }
