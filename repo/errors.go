@@ -51,14 +51,17 @@ var NoChange = errors.New("repo: no change")
 type ConflictError[T any] struct {
 	Table    string
 	Key      map[string]types.AttributeValue
-	Expected int64 // the version the write expected; 0 for a create
+	Expected int64 // the version the write expected; 0 for a create, or a write on an item without a version
 	Actual   int64 // the stored version
 	Current  T     // the stored item
+	// versionless: Expected 0 was not a create but a write on a stored
+	// item without a version (adopt.go), or an Upsert's create: a conflict.
+	versionless bool
 }
 
 // Error implements error.
 func (e *ConflictError[T]) Error() string {
-	if e.Expected == 0 {
+	if e.Expected == 0 && !e.versionless {
 		return fmt.Sprintf("repo: %s %s already exists at version %d", e.Table, FormatKey(e.Key), e.Actual)
 	}
 	return fmt.Sprintf("repo: conflict on %s %s: expected version %d, found %d", e.Table, FormatKey(e.Key), e.Expected, e.Actual)
@@ -66,7 +69,7 @@ func (e *ConflictError[T]) Error() string {
 
 // Is matches [ErrConflict], or [ErrAlreadyExists] for a failed create.
 func (e *ConflictError[T]) Is(target error) bool {
-	if e.Expected == 0 {
+	if e.Expected == 0 && !e.versionless {
 		return target == ErrAlreadyExists
 	}
 	return target == ErrConflict
@@ -108,3 +111,14 @@ func FormatKey(key map[string]types.AttributeValue) string {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
 }
+
+// ErrNotSent: a write of [Repository.SaveAll] was not sent, because ctx was
+// done before its turn; nothing of it is stored and it may be sent again.
+// The error also matches ctx's error.
+var ErrNotSent = errors.New("repo: not sent")
+
+// ErrInvalidCursor: a page call was given a cursor that a read with its
+// own arguments did not make (another table, index, operation or query), or
+// one that was changed or is not a cursor at all. A [*CursorError] says
+// which; it also matches [ErrInvalidArgument]. No request was sent.
+var ErrInvalidCursor = errors.New("repo: invalid cursor")
