@@ -8,7 +8,10 @@ import (
 // Delete removes item on condition that the stored version is still item's
 // version. Errors: [ErrConflict] (a [*ConflictError] with the stored item)
 // if the version moved on, [ErrNotFound] if nothing is stored, and
-// [ErrInvalidArgument] for a version-0 item, which was never stored.
+// [ErrInvalidArgument] for a version-0 item, which was never stored, unless
+// Options.Adopt ([Adopting]) says it was read from a stored item without a
+// version attribute: then it is removed on condition that it still has
+// none.
 // Transient errors are retried under Options.Retry; a lost response is
 // resolved by reading the key (an item gone is a success). Delete blocks
 // until answered; cancelling ctx stops it. Safe for concurrent use.
@@ -18,7 +21,7 @@ func (r *Repository[T]) Delete(ctx context.Context, item T, optFns ...func(*Opti
 		return err
 	}
 	n := r.schema.VersionOf(reflect.ValueOf(&item).Elem())
-	if n == 0 {
+	if n == 0 && !o.Adopt {
 		return invalid("Delete of a %s at version 0: it was never stored (use DeleteKey to delete by key)", r.schema.Type())
 	}
 	_, key, err := r.marshalItem(item, false)

@@ -9,9 +9,11 @@ import (
 
 // Get reads the item stored under k: strongly consistent unless
 // Options.EventuallyConsistent is set. It returns an error matching
-// [ErrNotFound] when there is none. Transient errors (throttling, 5xx,
-// timeouts) are retried under Options.Retry. Get blocks until answered;
-// cancelling ctx abandons it. Safe for concurrent use.
+// [ErrNotFound] when there is none. An item stored without the version
+// attribute (by other code) reads at version 0 (see [Adopting]). Transient
+// errors (throttling, 5xx, timeouts) are retried under Options.Retry. Get
+// blocks until answered; cancelling ctx abandons it. Safe for concurrent
+// use.
 func (r *Repository[T]) Get(ctx context.Context, k ItemKey, optFns ...func(*Options)) (T, error) {
 	var zero T
 	o, key, err := r.beginKey(ctx, k, optFns)

@@ -23,6 +23,8 @@ type loop[T any] struct {
 	op   string
 	key  versioned.Item
 	read bool // the plan needs the stored item
+	// create: a missing item is created, not ErrNotFound (Upsert).
+	create bool
 	// retryConflicts: a conflict re-reads (from ALL_OLD) and re-plans.
 	retryConflicts bool
 	// rivals: this call is its process's only write in flight on the key
@@ -106,7 +108,7 @@ func (l *loop[T]) prepare(ctx context.Context) (done bool, err error) {
 		}
 		l.cur, l.known, l.stale = cur, true, false
 	}
-	if l.read && l.cur == nil {
+	if l.read && l.cur == nil && !l.create {
 		return false, retry.MarkPermanent(l.r.notFound(l.key))
 	}
 	stale := l.stale && !l.o.rules.trustStale()
@@ -185,14 +187,18 @@ func (l *loop[T]) refused(old versioned.Item, n int) error {
 // conflict turns a failed condition into the call's error; a retryable
 // one when the loop re-plans on conflicts.
 func (l *loop[T]) conflict(p *plan[T], n int) error {
-	if l.cur == nil {
+	if l.cur == nil && !l.create {
 		if p.kind == kindCreate {
 			// Cannot happen: a create fails only on an existing item.
 			return fmt.Errorf("repo: %s %s: create condition failed on a missing item", l.r.table, FormatKey(l.key))
 		}
 		return retry.MarkPermanent(l.r.notFound(l.key))
 	}
-	l.conflictAt = time.Now()
+	if p.kind != kindCreate {
+		// An Upsert's create refused says the item exists, not that
+		// another process writes it.
+		l.conflictAt = time.Now()
+	}
 	actual, err := l.r.schema.StoredVersion(l.cur)
 	if err != nil {
 		return retry.MarkPermanent(err)
@@ -200,11 +206,14 @@ func (l *loop[T]) conflict(p *plan[T], n int) error {
 	if f := l.o.Observer.Conflict; f != nil {
 		f(ConflictEvent{Table: l.r.table, Op: l.op, Key: l.key, Attempt: n, Expected: p.base, Actual: actual})
 	}
-	ce := &ConflictError[T]{Table: l.r.table, Key: l.key, Expected: p.base, Actual: actual}
-	if err := l.r.schema.Unmarshal(l.cur, &ce.Current); err != nil {
-		return retry.MarkPermanent(err)
+	ce := &ConflictError[T]{Table: l.r.table, Key: l.key, Expected: p.base, Actual: actual,
+		versionless: p.kind != kindCreate || l.create}
+	if l.cur != nil { // nil: an Upsert's item is gone; it creates it anew
+		if err := l.r.schema.Unmarshal(l.cur, &ce.Current); err != nil {
+			return retry.MarkPermanent(err)
+		}
 	}
-	if l.retryConflicts && p.kind != kindCreate {
+	if l.retryConflicts && (p.kind != kindCreate || l.create) {
 		return ce
 	}
 	return retry.MarkPermanent(ce)

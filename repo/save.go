@@ -8,7 +8,11 @@ import (
 // Save writes item on condition that the stored version is still item's
 // version n, stores n+1 and returns item with Version n+1. The write
 // replaces every attribute T knows and keeps attributes T does not know.
-// A Save of a version-0 item is a [Repository.Create].
+// A Save of a version-0 item is a [Repository.Create]; with Options.Adopt
+// ([Adopting]) it is instead the write of a stored item that has no version
+// attribute: conditioned on the item existing without one,
+// it stores version 1; a missing item is [ErrNotFound], one stored with a
+// version an [ErrConflict].
 //
 // If the stored version differs, the error matches [ErrConflict] and is a
 // [*ConflictError] holding the stored item; if the item is gone, it matches
@@ -23,12 +27,12 @@ func (r *Repository[T]) Save(ctx context.Context, item T, optFns ...func(*Option
 	var zero T
 	v := reflect.ValueOf(&item).Elem()
 	n := r.schema.VersionOf(v)
-	if n == 0 {
-		return r.create(ctx, "Save", item, optFns)
-	}
 	o, err := r.begin(ctx, optFns)
 	if err != nil {
 		return zero, err
+	}
+	if n == 0 && !o.Adopt {
+		return r.create(ctx, "Save", item, optFns)
 	}
 	next, err := r.schema.Next(n)
 	if err != nil {

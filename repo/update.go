@@ -25,6 +25,10 @@ import (
 // stands once the write shows the item was current). fn must not change
 // the key or the version.
 //
+// An item stored without the version attribute (by other code) is given to
+// fn at version 0 and adopted: the write is conditioned on the item still
+// existing without a version and stores version 1 (see [Adopting]).
+//
 // Errors: [ErrNotFound] if there is no item; after the policy is spent, an
 // error matching both [ErrConflict] and retry.ErrExhausted that says how many
 // attempts ran; [ErrOutcomeUnknown] when a write's answer was lost and the
@@ -64,11 +68,19 @@ func (r *Repository[T]) Update(ctx context.Context, k ItemKey, fn func(*T) error
 	}
 	l := &loop[T]{r: r, o: o, op: "Update", key: key, read: true, retryConflicts: true}
 	l.build = func(cur versioned.Item, _ bool) (*plan[T], error) { return r.planUpdate(l.key, cur, fn) }
-	if o.DisableLocalQueue {
+	return r.runQueued(ctx, l)
+}
+
+// runQueued runs l in its turn in the local queue of its key, starting
+// from the item the previous turn handed on, if any, and hands on the item
+// it stored; without the queue (Options.DisableLocalQueue) it just runs l.
+func (r *Repository[T]) runQueued(ctx context.Context, l *loop[T]) (T, error) {
+	if l.o.DisableLocalQueue {
 		return l.run(ctx)
 	}
-	turn, err := r.queue.Wait(ctx, FormatKey(key))
+	turn, err := r.queue.Wait(ctx, FormatKey(l.key))
 	if err != nil {
+		var zero T
 		return zero, fmt.Errorf("repo: waiting for a local Update of the same item: %w", err)
 	}
 	h := taken(turn)

@@ -245,6 +245,9 @@ func ambiguous(ctx context.Context, err error) bool {
 // and created anew; the id tells the new item from the one that was read,
 // so a write based on the old one cannot land on the new one (ABA).
 func (w write) baseCond(e *exprBuf) string {
+	if w.base == 0 {
+		return w.versionlessCond(e) // adopt.go
+	}
 	cond := e.equals(e.path(w.schema.VersionAttr()), number(w.base))
 	if id := w.baseIDs[w.base]; id != "" {
 		cond += " AND " + e.equals(e.path(w.ids.attr, strconv.FormatInt(w.base, 10)), &types.AttributeValueMemberS{Value: id})
@@ -275,11 +278,12 @@ func (w write) encodeWriteID(e *exprBuf) {
 }
 
 // checkItem is a ConditionCheck that the item under w.key is still at
-// version w.base with its id, or, for base 0, that there is none.
+// version w.base with its id, or, for base 0, that there is none (or, for
+// a version-less item read, that it is still there without a version).
 func (w write) checkItem() types.TransactWriteItem {
 	e := newExprBuf()
 	var cond string
-	if w.base == 0 {
+	if w.base == 0 && w.old == nil {
 		cond = "attribute_not_exists(" + e.path(w.schema.HashAttr()) + ")"
 	} else {
 		cond = w.baseCond(e)

@@ -69,10 +69,14 @@ func (w write) sending(id, writer string) write {
 }
 
 // after returns the item as w leaves it when stored: old with w's
-// attributes applied and the id map moved on. Only for a save based on a
-// known stored item; nil otherwise. Update hands it to the next local
-// Update of the key, which then needs no read.
+// attributes applied and the id map moved on, or the item a create put.
+// Only for a save based on a known stored item or a create; nil otherwise.
+// Update (and Upsert) hands it to the next local Update of the key, which
+// then needs no read.
 func (w write) after() versioned.Item {
+	if w.kind == kindCreate {
+		return w.createItem()
+	}
 	if w.old == nil || w.kind != kindSave {
 		return nil
 	}

@@ -103,8 +103,10 @@ func idMap(w write) *types.AttributeValueMemberM {
 		m[strconv.FormatInt(v, 10)] = &types.AttributeValueMemberS{Value: w.baseIDs[v]}
 	}
 	m[strconv.FormatInt(version, 10)] = &types.AttributeValueMemberS{Value: w.id}
-	if w.baseIDs == nil && w.base > 0 {
-		// A blind write replaces whatever map is stored: mark from which
+	if len(w.baseIDs) == 0 && w.base > 0 {
+		// A blind write (baseIDs nil) replaces whatever map is stored, and
+		// a write on an item with no ids, whose map another program's put
+		// may have wiped (adopt.go), starts a new one: mark from which
 		// version on the map's history is complete.
 		m[wipeMark] = &types.AttributeValueMemberS{Value: strconv.FormatInt(version, 10)}
 	}
@@ -233,6 +235,12 @@ func saveFate(w sentWrites, cur versioned.Item, s *versioned.Schema, attr string
 			return unknown // another write made this version
 		}
 		return notYet
+	}
+	if _, ok := cur[attr].(*types.AttributeValueMemberM); !ok {
+		// No id map, though ours would have stored one: none was ever
+		// stored in this incarnation, or a program that does not keep it
+		// replaced the item since (adopt.go).
+		return unknown
 	}
 	if _, ok := ids[next]; ok || retained(ids, next) {
 		// Another write superseded base: one that stores ids under
