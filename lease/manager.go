@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +60,9 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if f := o.Observer.Request; f != nil && !nilClient(client) {
+		client = repo.ObservedClient(client, f)
+	}
 	r, err := repo.New[record](client, table, o.Repo...)
 	if errors.Is(err, repo.ErrInvalidArgument) {
 		// A nil client (typed or not), a bad table name, bad Options.Repo.
@@ -75,6 +79,16 @@ func New(client API, table string, optFns ...func(*Options)) (*Manager, error) {
 	m := &Manager{client: client, opts: o, st: st}
 	m.queue.Keep = keptRecords
 	return m, nil
+}
+
+// nilClient reports whether c is nil or a nil pointer (repo.New refuses
+// both; a wrapper around one would hide it).
+func nilClient(c API) bool {
+	if c == nil {
+		return true
+	}
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // Owner returns the owner id this Manager writes into records. Safe for

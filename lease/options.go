@@ -96,6 +96,10 @@ type Observer struct {
 	// Released is told when a Release (or ReleaseDone, ReleaseDoneWith)
 	// of this Manager has freed a record.
 	Released func(ReleasedEvent)
+	// Request is told of every request the Manager sends (acquiring,
+	// renewing, releasing, polling, marking, listing), with its latency,
+	// consumed capacity and outcome: see [repo.ObservedClient].
+	Request func(repo.RequestEvent)
 
 	// Danger is told when a held lease enters its danger zone: no renewal
 	// has succeeded for so long that the lease is lost unless one succeeds
@@ -121,6 +125,21 @@ type Observer struct {
 	// [Lease.Release] or [Manager.Close], which wait for the heartbeat
 	// (start them on another goroutine).
 	Danger func(DangerEvent)
+}
+
+// Observers returns an Observer that tells each of obs, in order, of every
+// event: to log with one adapter and count with another.
+func Observers(obs ...Observer) Observer {
+	var out Observer
+	for _, ob := range obs {
+		out.Acquired = repo.Chain(out.Acquired, ob.Acquired)
+		out.Renewed = repo.Chain(out.Renewed, ob.Renewed)
+		out.Lost = repo.Chain(out.Lost, ob.Lost)
+		out.Released = repo.Chain(out.Released, ob.Released)
+		out.Request = repo.Chain(out.Request, ob.Request)
+		out.Danger = repo.Chain(out.Danger, ob.Danger)
+	}
+	return out
 }
 
 // DangerEvent describes a lease in its danger zone (see Observer.Danger).

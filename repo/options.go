@@ -66,6 +66,14 @@ type Options struct {
 	// [Guard]. Default: none.
 	Guards []Condition
 
+	// Adopt makes Save and Delete of an item at version 0 writes on a
+	// stored item that has no version attribute (written by other code;
+	// see [Adopting]): conditioned on the item existing without a version,
+	// Save stores it at version 1. Default false: Save of a version-0 item
+	// is a Create, and Delete refuses it. Update and Upsert adopt such
+	// items without it.
+	Adopt bool
+
 	// WriteIDs is how many recent version entries an item's id map keeps
 	// besides its first one (1 to 64); the map also keeps one entry for
 	// each of the 8 writers (Repository values) that wrote it last, which
@@ -89,6 +97,10 @@ type Observer struct {
 	// Retry is called before the loop sleeps and tries again, for conflicts
 	// and transient errors alike.
 	Retry func(RetryEvent)
+	// Request is called after every request to DynamoDB, with its
+	// operation, table, latency, consumed capacity and outcome (see
+	// [ObservedClient]).
+	Request func(RequestEvent)
 }
 
 // ConflictEvent describes one failed version condition.

@@ -57,6 +57,9 @@ func New[T any](client API, table string, optFns ...func(*Options)) (*Repository
 	if err := o.validate(s.Attributes()); err != nil {
 		return nil, err
 	}
+	if f := o.Observer.Request; f != nil {
+		client = ObservedClient(client, f)
+	}
 	r := &Repository[T]{client: client, table: table, schema: s, opts: o, writers: newWriterSlots()}
 	r.queue.Keep = o.KeepItems
 	return r, nil

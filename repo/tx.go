@@ -28,8 +28,10 @@ type TxOptions struct {
 	// Retry bounds the re-runs of fn after conflicts and the re-sending of
 	// a commit after transient errors. Default: [retry.DefaultPolicy].
 	Retry retry.Policy
-	// Observer is told of conflicts (one event per conflicting operation)
-	// and retries. Default: none.
+	// Observer is told of conflicts (one event per conflicting operation),
+	// retries and requests. Default: the Observers of the repositories
+	// that stage or read through the transaction, each told of the
+	// conflicts on its own table and of every retry and request.
 	Observer Observer
 }
 
@@ -48,6 +50,10 @@ type Tx struct {
 	transient error
 	cached    map[string]versioned.Item // current items returned by the last cancellation
 	token     string
+	// obs are the observers of the repositories taking part, by table
+	// (txobserve.go); run is the Transact call.
+	obs map[string]Observer
+	run *txRun
 }
 
 // Context returns the transaction's context.
@@ -95,7 +101,7 @@ func Transact(ctx context.Context, client API, fn func(tx *Tx) error, optFns ...
 		return invalid("TxOptions.Retry: %w", err)
 	}
 	r := &txRun{client: client, o: o, fn: fn}
-	err := retry.Do(ctx, o.Retry, r.attempt, o.Observer.retries("", "Transact"))
+	err := retry.Do(ctx, o.Retry, r.attempt, r.retries())
 	if err != nil && r.sent != nil && !errors.Is(err, ErrOutcomeUnknown) {
 		return fmt.Errorf("%w: Transact: the commit's response was lost and re-sending it did not get through: %w", ErrOutcomeUnknown, err)
 	}
@@ -120,7 +126,7 @@ func (r *txRun) attempt(ctx context.Context, n int) error {
 	if r.sent != nil {
 		return r.commit(ctx, r.tx, r.sent, n)
 	}
-	tx := &Tx{ctx: ctx, client: r.client, byKey: map[string]*txOp{}, cached: r.cached, token: newWriteID()}
+	tx := &Tx{ctx: ctx, client: r.client, byKey: map[string]*txOp{}, cached: r.cached, token: newWriteID(), run: r}
 	if err := r.fn(tx); err != nil {
 		if tx.transient != nil && errors.Is(err, tx.transient) {
 			return err // a read failed for a passing reason: run fn again
@@ -175,7 +181,7 @@ func (tx *Tx) request() (*dynamodb.TransactWriteItemsInput, error) {
 // request again), or cancelled (run fn again, or stop).
 func (r *txRun) commit(ctx context.Context, tx *Tx, in *dynamodb.TransactWriteItemsInput, n int) error {
 	resent := r.sent != nil // an earlier sending of in was lost, and may still land
-	_, err := r.client.TransactWriteItems(ctx, in)
+	_, err := r.observedClient(tx).TransactWriteItems(ctx, in)
 	if err == nil {
 		r.sent = nil
 		tx.committed()
@@ -231,15 +237,11 @@ func (tx *Tx) committed() {
 	}
 }
 
-// observeConflicts tells the observer of each version conflict.
+// observeConflicts tells the observers of each version conflict.
 func (r *txRun) observeConflicts(te *TxError, n int) {
-	f := r.o.Observer.Conflict
-	if f == nil {
-		return
-	}
 	for _, op := range te.Failures {
 		if op.conflict() {
-			f(ConflictEvent{Table: op.Table, Op: "Transact." + op.Op, Key: op.Key, Attempt: n, Expected: op.Expected, Actual: op.Actual})
+			r.conflict(ConflictEvent{Table: op.Table, Op: "Transact." + op.Op, Key: op.Key, Attempt: n, Expected: op.Expected, Actual: op.Actual})
 		}
 	}
 }

@@ -133,6 +133,7 @@ func (r *Repository[T]) TxBump(tx *Tx, item *T) error { return r.txWrite(tx, opB
 
 // txWrite stages a write of *item: kind opCreate, opSave or opBump.
 func (r *Repository[T]) txWrite(tx *Tx, kind txOpKind, item *T) error {
+	tx.join(r.table, r.opts.Observer)
 	if item == nil {
 		return tx.fail(invalid("Tx%s of a nil item", kind))
 	}
@@ -213,6 +214,7 @@ func withVersion(item versioned.Item, attr string, n int64) versioned.Item {
 // TxDelete stages the deletion of item on condition that its version is
 // unchanged.
 func (r *Repository[T]) TxDelete(tx *Tx, item T) error {
+	tx.join(r.table, r.opts.Observer)
 	s := r.schema
 	n := s.VersionOf(reflect.ValueOf(&item).Elem())
 	if n == 0 {
@@ -229,6 +231,7 @@ func (r *Repository[T]) TxDelete(tx *Tx, item T) error {
 // it: for items the function relied on but read outside the transaction.
 // A version-0 item is checked to be absent.
 func (r *Repository[T]) TxCheck(tx *Tx, item T) error {
+	tx.join(r.table, r.opts.Observer)
 	n := r.schema.VersionOf(reflect.ValueOf(&item).Elem())
 	_, key, err := r.marshalItem(item, false)
 	if err != nil {
@@ -241,6 +244,7 @@ func (r *Repository[T]) TxCheck(tx *Tx, item T) error {
 // [Repository.Overwrite]: no condition, the stored version moves on by one.
 // After commit item's version is unknown to the caller and left as is.
 func (r *Repository[T]) TxOverwrite(tx *Tx, item *T) error {
+	tx.join(r.table, r.opts.Observer)
 	if item == nil {
 		return tx.fail(invalid("TxOverwrite of a nil item"))
 	}

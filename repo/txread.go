@@ -19,6 +19,7 @@ import (
 // blocks for one request at most; it must be called from the transaction
 // function only.
 func (r *Repository[T]) TxGet(tx *Tx, k ItemKey) (T, error) {
+	tx.join(r.table, r.opts.Observer)
 	var zero T
 	key, err := r.key(k)
 	if err != nil {
@@ -41,6 +42,7 @@ func (r *Repository[T]) TxGet(tx *Tx, k ItemKey) (T, error) {
 // back as zero values with found[i] false. At most 100 keys; recorded like
 // [Repository.TxGet].
 func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []bool, err error) {
+	tx.join(r.table, r.opts.Observer)
 	if len(keys) > MaxTxOps {
 		return nil, nil, tx.fail(invalid("TxGetMany of %d keys, over DynamoDB's limit of %d", len(keys), MaxTxOps))
 	}
@@ -64,7 +66,7 @@ func (r *Repository[T]) TxGetMany(tx *Tx, keys ...ItemKey) (items []T, found []b
 	}
 	fetched := map[int]versioned.Item{} // by key index; a nil item: fetched, none stored
 	if len(gets) > 0 {
-		out, err := tx.client.TransactGetItems(tx.ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+		out, err := tx.transactGet(&dynamodb.TransactGetItemsInput{TransactItems: gets})
 		if err != nil {
 			return nil, nil, tx.readFailed(r.apiErr(err))
 		}
