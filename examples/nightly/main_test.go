@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -36,7 +35,9 @@ func TestMain(m *testing.M) {
 			}
 			fmt.Println(append([]any{verb, at.UnixNano()}, args...)...)
 		}
-		demo.Run(runner)
+		if err := withDynamoDB(runner); err != nil {
+			fatal(err)
+		}
 		os.Exit(0)
 	}
 	ddblocal.RunTests(m)

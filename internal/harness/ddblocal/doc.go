@@ -1,9 +1,14 @@
-// Package ddblocal runs DynamoDB Local for the tests, benchmarks and examples
-// of this module and builds SDK clients that talk to it.
+// Package ddblocal connects the tests, benchmarks and examples of this
+// module to DynamoDB Local. It is a thin layer over the public package
+// [github.com/ddbocc/ddbocc/dynamolocal], which starts DynamoDB Local and
+// configures clients; ddblocal adds what is particular to this repository:
 //
-// DynamoDB Local is the Java implementation of DynamoDB published by AWS. It
-// is installed into <repo>/.cache/dynamodb-local by
-// scripts/install-dynamodb-local.sh (`make dynamodb-local`).
+//   - DynamoDB Local is the installation that `make dynamodb-local`
+//     (scripts/install-dynamodb-local.sh) makes in <repo>/.cache/dynamodb-local,
+//     or $DYNAMODB_LOCAL_DIR. ddblocal never downloads it: when it is missing,
+//     the error names `make dynamodb-local`.
+//   - The JVM gets a 1 GiB heap (-Xmx1g).
+//   - [StartOwn] and [NewTable], and the names the tests have always used.
 //
 // There are two ways to get an instance:
 //

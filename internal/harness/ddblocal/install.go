@@ -3,29 +3,31 @@ package ddblocal
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ddbocc/ddbocc/dynamolocal"
 )
 
 // EnvDir names the environment variable that overrides the directory
 // holding DynamoDBLocal.jar and DynamoDBLocal_lib/ (default:
 // <repo>/.cache/dynamodb-local).
-const EnvDir = "DYNAMODB_LOCAL_DIR"
+const EnvDir = dynamolocal.EnvDir
 
 // installHint is the command that fixes a missing installation.
 const installHint = "run `make dynamodb-local` (scripts/install-dynamodb-local.sh)"
 
 var (
-	// ErrJavaMissing is returned (wrapped) by [Start] when no `java` executable
-	// is on PATH. Test with errors.Is.
-	ErrJavaMissing = errors.New("ddblocal: java (17+) not found on PATH; " + installHint + ", which installs OpenJDK 17 when run as root, or install Java 17+ yourself")
+	// ErrJavaMissing is returned (wrapped) by [Start] when no Java 17+ is on
+	// PATH. It is [dynamolocal.ErrJava]. Test with errors.Is.
+	ErrJavaMissing = dynamolocal.ErrJava
 
 	// ErrJarMissing is returned (wrapped) by [Start] when DynamoDBLocal.jar or
-	// DynamoDBLocal_lib/ cannot be found. Test with errors.Is.
-	ErrJarMissing = errors.New("ddblocal: DynamoDB Local is not installed; " + installHint)
+	// DynamoDBLocal_lib/ cannot be found. It is [dynamolocal.ErrNotInstalled].
+	// Test with errors.Is.
+	ErrJarMissing = dynamolocal.ErrNotInstalled
 )
 
 const (
@@ -33,24 +35,41 @@ const (
 	defaultSubdir = ".cache/dynamodb-local"
 )
 
-// findDir returns the directory holding DynamoDBLocal.jar and
-// DynamoDBLocal_lib/.
+// options makes dynamolocal use the installation of this repository, never
+// download one, and give the JVM a 1 GiB heap.
+func options(o *dynamolocal.Options) {
+	o.Install = false
+	o.JavaArgs = []string{"-Xmx1g"}
+	if dir, err := findDir(); err == nil {
+		o.Dir = dir
+	} else {
+		// No repository root: Start fails with ErrJarMissing naming this.
+		o.Dir = filepath.Join(os.TempDir(), "ddblocal-found-no-go.mod-of-"+filepath.Base(modulePath))
+	}
+}
+
+// findDir returns the directory that should hold DynamoDBLocal.jar and
+// DynamoDBLocal_lib/: $DYNAMODB_LOCAL_DIR, or .cache/dynamodb-local under
+// the root of this module (found by walking up from the working directory).
 func findDir() (string, error) {
-	dir := os.Getenv(EnvDir)
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			return "", fmt.Errorf("%w: $%s is not set and %v", ErrJarMissing, EnvDir, err)
-		}
-		dir = filepath.Join(root, filepath.FromSlash(defaultSubdir))
+	if dir := os.Getenv(EnvDir); dir != "" {
+		return dir, nil
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "DynamoDBLocal.jar")); err != nil || !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%w (no DynamoDBLocal.jar in %s)", ErrJarMissing, dir)
+	root, err := moduleRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w: $%s is not set and %v", ErrJarMissing, EnvDir, err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "DynamoDBLocal_lib")); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("%w (no DynamoDBLocal_lib/ in %s)", ErrJarMissing, dir)
+	return filepath.Join(root, filepath.FromSlash(defaultSubdir)), nil
+}
+
+// withHint adds to an error of dynamolocal what fixes it in this
+// repository.
+func withHint(err error) error {
+	if err == nil {
+		return nil
 	}
-	return dir, nil
+	return fmt.Errorf("%w\nIn this repository: %s, which also installs OpenJDK 17 when run as root (or set $%s to a running instance)",
+		err, installHint, EnvEndpoint)
 }
 
 // moduleRoot walks up from the working directory to the directory whose go.mod

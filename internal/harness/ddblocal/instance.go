@@ -2,63 +2,44 @@ package ddblocal
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbocc/ddbocc/dynamolocal"
 )
 
 // EnvEndpoint names the environment variable holding the URL of an
 // already running DynamoDB Local (e.g. "http://127.0.0.1:8000"). When it is
 // set, [Start] and [RunTests] use that instance instead of launching one.
-const EnvEndpoint = "DYNAMODB_ENDPOINT"
+const EnvEndpoint = dynamolocal.EnvEndpoint
 
 // Instance is a DynamoDB Local endpoint: either a JVM started by [Start] or an
-// external instance named by $DYNAMODB_ENDPOINT.
+// external instance named by $DYNAMODB_ENDPOINT. It wraps a
+// [dynamolocal.Instance].
 //
 // Its methods are safe for concurrent use.
 type Instance struct {
 	// Endpoint is the base URL of the instance, e.g. "http://127.0.0.1:41234".
 	Endpoint string
 
-	external bool
-	cmd      *exec.Cmd
-	log      *tailBuffer
-	done     chan struct{} // closed once the JVM has exited; waitErr is then set
-	waitErr  error
-
-	stopOnce sync.Once
-	stopErr  error
+	local *dynamolocal.Instance
 }
 
-// Start returns a running DynamoDB Local. It blocks until the instance answers
-// a ListTables call, ctx is done, or 60 s have passed. It is safe for concurrent
-// use; every call that does not use $DYNAMODB_ENDPOINT starts its own JVM.
+// Start returns a running DynamoDB Local: [dynamolocal.Start] with the
+// installation of this repository (see the package documentation). It blocks
+// until the instance answers a ListTables call, ctx is done, or 60 s have
+// passed. It is safe for concurrent use; every call that does not use
+// $DYNAMODB_ENDPOINT starts its own JVM.
 //
 // If $DYNAMODB_ENDPOINT is set, Start only checks (for up to 10 s) that the
 // endpoint answers and returns an external Instance, whose Stop does nothing.
+// The errors for a missing installation wrap [ErrJarMissing] or
+// [ErrJavaMissing] and name `make dynamodb-local`.
 //
-// Otherwise it looks for DynamoDBLocal.jar in $DYNAMODB_LOCAL_DIR or, failing
-// that, in .cache/dynamodb-local under the root of this module (found by
-// walking up from the working directory), and runs it with the `java` on PATH,
-// in memory (-inMemory -sharedDb), on a free port. The errors for a missing
-// installation wrap [ErrJarMissing] or [ErrJavaMissing]; a JVM that does not
-// come up is killed and the error carries the tail of its output.
-//
-// The caller must call [Instance.Stop]. On Linux the JVM is also killed if the
-// calling process dies.
+// The caller must call [Instance.Stop].
 func Start(ctx context.Context) (*Instance, error) {
-	if ep := os.Getenv(EnvEndpoint); ep != "" {
-		if err := ping(ctx, ep, pingTimeout); err != nil {
-			return nil, fmt.Errorf("ddblocal: $%s=%s does not answer ListTables: %w", EnvEndpoint, ep, err)
-		}
-		return &Instance{Endpoint: ep, external: true}, nil
-	}
-	return StartOwn(ctx)
+	return start(ctx, false)
 }
 
 // StartOwn is [Start] that always runs a JVM of its own, whatever
@@ -66,61 +47,36 @@ func Start(ctx context.Context) (*Instance, error) {
 // (DynamoDB Local's TTL sweeper stalls once an instance holds about 20
 // TTL-enabled tables). The caller must call [Instance.Stop].
 func StartOwn(ctx context.Context) (*Instance, error) {
-	dir, err := findDir()
-	if err != nil {
-		return nil, err
-	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrJavaMissing, err)
-	}
-
-	for attempt := 1; ; attempt++ {
-		inst, err := startJVM(ctx, java, dir)
-		if errors.Is(err, errPortTaken) && attempt < startAttempts && ctx.Err() == nil {
-			continue // someone grabbed the port between freePort and the JVM's bind
-		}
-		return inst, err
-	}
+	return start(ctx, true)
 }
 
-// Stop kills the JVM (with its process group) and waits for it to exit. It
-// blocks for at most a few seconds. Stop is a no-op for an external instance,
-// is idempotent and safe for concurrent use; every call returns the result of
-// the first. It returns an error if the JVM had already died on its own.
-func (i *Instance) Stop() error {
-	if i == nil || i.external || i.cmd == nil {
-		return nil
-	}
-	i.stopOnce.Do(func() {
-		select {
-		case <-i.done:
-			i.stopErr = fmt.Errorf("ddblocal: DynamoDB Local (%s) had exited before Stop (%v); last output:\n%s",
-				i.Endpoint, i.waitErr, i.log.Tail(logTailLines))
-			return
-		default:
+// start runs dynamolocal.Start with this repository's options; own ignores
+// $DYNAMODB_ENDPOINT.
+func start(ctx context.Context, own bool) (*Instance, error) {
+	if own || os.Getenv(EnvEndpoint) == "" {
+		if _, err := findDir(); err != nil {
+			return nil, withHint(err)
 		}
-		i.stopErr = i.kill()
+	}
+	local, err := dynamolocal.Start(ctx, options, func(o *dynamolocal.Options) {
+		if own {
+			o.Endpoint = ""
+		}
 	})
-	return i.stopErr
+	if err != nil {
+		return nil, withHint(err)
+	}
+	return &Instance{Endpoint: local.Endpoint(), local: local}, nil
 }
 
-// kill terminates the JVM and waits for it.
-func (i *Instance) kill() error {
-	if err := killProcessGroup(i.cmd.Process); err != nil {
-		select {
-		case <-i.done: // it exited meanwhile
-			return nil
-		default:
-			return fmt.Errorf("ddblocal: killing DynamoDB Local (pid %d): %w", i.cmd.Process.Pid, err)
-		}
-	}
-	select {
-	case <-i.done:
+// Stop kills the JVM and waits for it to exit; see [dynamolocal.Instance.Stop].
+// It is a no-op for an external instance, idempotent and safe for concurrent
+// use.
+func (i *Instance) Stop() error {
+	if i == nil || i.local == nil {
 		return nil
-	case <-time.After(15 * time.Second):
-		return fmt.Errorf("ddblocal: DynamoDB Local (pid %d) did not exit after SIGKILL", i.cmd.Process.Pid)
 	}
+	return i.local.Stop()
 }
 
 // Client returns a new client for the instance, configured like [NewClient].

@@ -2,64 +2,31 @@ package ddblocal
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-)
 
-// shared is the instance of the current test binary, set up by RunTests.
-var shared struct {
-	mu   sync.Mutex
-	init bool      // RunTests has run Start
-	inst *Instance // nil if Start failed
-	err  error     // why Start failed
-}
+	"github.com/ddbocc/ddbocc/dynamolocal"
+)
 
 // RunTests is meant to be the whole body of TestMain:
 //
 //	func TestMain(m *testing.M) { ddblocal.RunTests(m) }
 //
-// It starts one DynamoDB Local for the test binary with [Start] (which reuses
-// $DYNAMODB_ENDPOINT when set), runs the tests, stops the instance and exits
-// the process with the tests' exit code. It blocks until then and never
-// returns. Call it once, from TestMain only.
+// It is [dynamolocal.RunTests] with the installation of this repository: it
+// starts one DynamoDB Local for the test binary (or uses $DYNAMODB_ENDPOINT),
+// runs the tests, stops the instance and exits the process with the tests'
+// exit code. It blocks until then and never returns.
 //
 // If the instance cannot be started, the tests still run, but every call to
 // [Client] or [Endpoint] fails its test with the reason and the install
 // command, and the binary exits non-zero even if no test needed DynamoDB.
 func RunTests(m *testing.M) {
-	inst, err := Start(context.Background())
-	shared.mu.Lock()
-	shared.init, shared.inst, shared.err = true, inst, err
-	shared.mu.Unlock()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ddblocal: cannot start DynamoDB Local; every test that needs it will fail:\n%v\n", err)
-	}
-
-	code := m.Run()
-
-	if inst != nil {
-		if err := inst.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "ddblocal: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	if err != nil && code == 0 {
-		fmt.Fprintf(os.Stderr, "ddblocal: FAIL: DynamoDB Local was unavailable (%v)\n", err)
-		code = 1
-	}
-	os.Exit(code)
+	dynamolocal.RunTests(m, options)
 }
 
 // Endpoint returns the endpoint URL of the test binary's DynamoDB Local. It
@@ -67,17 +34,11 @@ func RunTests(m *testing.M) {
 // TestMain does not call [RunTests] or the instance could not be started.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	shared.mu.Lock()
-	init, inst, err := shared.init, shared.inst, shared.err
-	shared.mu.Unlock()
-	switch {
-	case !init:
-		t.Fatalf("ddblocal: no DynamoDB Local for this test binary: TestMain must call ddblocal.RunTests(m), i.e.\n\tfunc TestMain(m *testing.M) { ddblocal.RunTests(m) }")
-	case err != nil:
-		t.Fatalf("ddblocal: DynamoDB Local is unavailable, so this test cannot run. To fix, %s (or set $%s to a running instance).\nCause: %v",
-			installHint, EnvEndpoint, err)
+	local, err := dynamolocal.Shared()
+	if err != nil {
+		t.Fatalf("ddblocal: this test cannot run: %v", withHint(err))
 	}
-	return inst.Endpoint
+	return local.Endpoint()
 }
 
 // Client returns a new client (see [NewClient]) for the test binary's DynamoDB
@@ -88,42 +49,12 @@ func Client(t testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return NewClient(Endpoint(t), optFns...)
 }
 
-// maxNamePart bounds the part of a table name derived from the test name.
-const maxNamePart = 200
-
-// TableName returns a table name that is unique on every call: t.Name() with
-// characters outside [A-Za-z0-9_.-] replaced by '_' and truncated to 200
-// bytes, then '-' and 16 random hex digits. It is a valid DynamoDB table name
-// (3 to 255 characters). It does not block, creates nothing and is safe for
-// concurrent use.
+// TableName returns a table name that is unique on every call; see
+// [dynamolocal.TableName]. It does not block, creates nothing and is safe
+// for concurrent use.
 func TableName(t testing.TB) string {
 	t.Helper()
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatalf("ddblocal: random table name: %v", err)
-	}
-	return tableNamePrefix(t.Name()) + "-" + hex.EncodeToString(rnd[:])
-}
-
-// tableNamePrefix turns a test name into at most maxNamePart bytes from
-// [A-Za-z0-9_.-] (never empty).
-func tableNamePrefix(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if b.Len() >= maxNamePart {
-			break
-		}
-		switch {
-		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '_', r == '.', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	if b.Len() == 0 {
-		return "table"
-	}
-	return b.String()
+	return dynamolocal.TableName(t)
 }
 
 // NewTable creates a table named by [TableName] through client, for tests
@@ -157,16 +88,12 @@ func NewTable(t testing.TB, client *dynamodb.Client) string {
 // SharedClient is [Client] for code that has no testing.TB, such as Example
 // functions: it returns a client for the test binary's DynamoDB Local, or
 // the reason there is none (the error names the install command). It does
-// not block and is safe for concurrent use.
+// not block and is safe for concurrent use. Code that users may copy uses
+// [dynamolocal.Shared] instead.
 func SharedClient(optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
-	shared.mu.Lock()
-	init, inst, err := shared.init, shared.inst, shared.err
-	shared.mu.Unlock()
-	switch {
-	case !init:
-		return nil, fmt.Errorf("ddblocal: no DynamoDB Local for this binary: TestMain must call ddblocal.RunTests(m)")
-	case err != nil:
-		return nil, fmt.Errorf("ddblocal: DynamoDB Local is unavailable; %s (or set $%s): %w", installHint, EnvEndpoint, err)
+	local, err := dynamolocal.Shared()
+	if err != nil {
+		return nil, fmt.Errorf("ddblocal: %w", withHint(err))
 	}
-	return NewClient(inst.Endpoint, optFns...), nil
+	return NewClient(local.Endpoint(), optFns...), nil
 }

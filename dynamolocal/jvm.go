@@ -1,9 +1,10 @@
-package ddblocal
+package dynamolocal
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -16,17 +17,14 @@ import (
 )
 
 const (
-	startTimeout   = 60 * time.Second
-	pingTimeout    = 10 * time.Second
 	pollInterval   = 100 * time.Millisecond
 	startAttempts  = 3
 	logBufferBytes = 64 << 10
 	logTailLines   = 40
-	javaHeap       = "-Xmx1g"
 )
 
 // errPortTaken reports that the JVM could not bind the port chosen for it.
-var errPortTaken = errors.New("ddblocal: port already in use")
+var errPortTaken = errors.New("dynamolocal: port already in use")
 
 // freePort returns a TCP port that was free on the loopback interface a moment
 // ago. It is a variable so that tests can simulate a lost race for the port.
@@ -39,43 +37,55 @@ var freePort = func() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startJVM makes one attempt at running DynamoDB Local from dir: on a free
-// port, until it answers ListTables.
-func startJVM(ctx context.Context, java, dir string) (*Instance, error) {
+// startJVM makes one attempt at running DynamoDB Local from o.Dir with java:
+// on a free port, until it answers ListTables.
+func startJVM(ctx context.Context, java string, o *Options) (*Instance, error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, fmt.Errorf("ddblocal: picking a free port: %w", err)
+		return nil, fmt.Errorf("dynamolocal: picking a free port: %w", err)
 	}
-	inst := newJVM(java, dir, port)
+	inst := newJVM(java, o, port)
 	if err := inst.launch(); err != nil {
-		return nil, fmt.Errorf("ddblocal: starting %s: %w", java, err)
+		return nil, fmt.Errorf("dynamolocal: starting %s: %w", java, err)
 	}
-	if err := inst.awaitReady(ctx, port); err != nil {
+	if err := inst.awaitReady(ctx, port, o.StartTimeout); err != nil {
 		return nil, err
 	}
 	return inst, nil
 }
 
-// newJVM returns an Instance for DynamoDB Local from dir on port, in
-// memory, its output kept in a tail buffer. It does not start it.
-func newJVM(java, dir string, port int) *Instance {
-	cmd := exec.Command(java, javaHeap,
-		"-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
-		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
+// newJVM returns an Instance for DynamoDB Local from o.Dir on port, in
+// memory, its output kept in a tail buffer and copied to o.Stdout and
+// o.Stderr. It does not start it.
+func newJVM(java string, o *Options, port int) *Instance {
+	args := append([]string(nil), o.JavaArgs...)
+	args = append(args,
+		"-Djava.library.path="+filepath.Join(o.Dir, "DynamoDBLocal_lib"),
+		"-jar", filepath.Join(o.Dir, "DynamoDBLocal.jar"),
 		"-inMemory", "-sharedDb", "-disableTelemetry",
 		"-port", strconv.Itoa(port))
-	cmd.Dir = dir
+	cmd := exec.Command(java, args...)
+	cmd.Dir = o.Dir
 	logBuf := newTailBuffer(logBufferBytes)
-	cmd.Stdout = logBuf
-	cmd.Stderr = logBuf
+	cmd.Stdout = tee(logBuf, o.Stdout)
+	cmd.Stderr = tee(logBuf, o.Stderr)
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
-	return &Instance{Endpoint: endpoint, cmd: cmd, log: logBuf, done: make(chan struct{})}
+	return &Instance{endpoint: endpoint, cmd: cmd, log: logBuf, done: make(chan struct{})}
+}
+
+// tee returns buf, or a writer to both buf and w if w is not nil.
+func tee(buf *tailBuffer, w io.Writer) io.Writer {
+	if w == nil {
+		return buf
+	}
+	return io.MultiWriter(buf, w)
 }
 
 // launch starts the JVM and returns; a goroutine waits for it to exit,
-// then sets waitErr and closes done.
+// then sets waitErr and closes done. That goroutine ends when the JVM exits,
+// which Stop (or a failed start) brings about and waits for.
 //
 // The process is started and waited for on one locked OS thread: on Linux
 // the parent-death signal fires when the thread that forked the child
@@ -97,11 +107,11 @@ func (i *Instance) launch() error {
 }
 
 // awaitReady polls the JVM on port until it answers ListTables. It fails,
-// killing the JVM, if the JVM exits, ctx ends or startTimeout passes; if
-// the JVM exited because port was taken, it returns errPortTaken.
-func (i *Instance) awaitReady(ctx context.Context, port int) error {
-	client := noRetryClient(i.Endpoint)
-	deadline := time.Now().Add(startTimeout)
+// killing the JVM, if the JVM exits, ctx ends or timeout passes; if the JVM
+// exited because port was taken, it returns errPortTaken.
+func (i *Instance) awaitReady(ctx context.Context, port int, timeout time.Duration) error {
+	client := noRetryClient(i.endpoint)
+	deadline := time.Now().Add(timeout)
 	for {
 		if i.exited() {
 			return i.exitedDuringStartup(port)
@@ -116,7 +126,7 @@ func (i *Instance) awaitReady(ctx context.Context, port int) error {
 		case ctx.Err() != nil:
 			return i.startupFailure("was not ready when the context ended (%v); last ListTables error: %v", ctx.Err(), err)
 		case time.Now().After(deadline):
-			return i.startupFailure("did not answer ListTables within %v; last error: %v", startTimeout, err)
+			return i.startupFailure("did not answer ListTables within %v (Options.StartTimeout); last error: %v", timeout, err)
 		}
 		i.pause(ctx)
 	}
@@ -144,9 +154,12 @@ func (i *Instance) exitedDuringStartup(port int) error {
 // startupFailure kills the JVM and returns an error saying what went wrong,
 // with the tail of its output.
 func (i *Instance) startupFailure(format string, args ...any) error {
-	i.kill()
-	return fmt.Errorf("ddblocal: DynamoDB Local (%s) %s; last output:\n%s",
-		i.Endpoint, fmt.Sprintf(format, args...), i.log.Tail(logTailLines))
+	if err := i.kill(); err != nil {
+		format += " (and %v)"
+		args = append(args, err)
+	}
+	return fmt.Errorf("dynamolocal: DynamoDB Local (%s, %s) %s; last output:\n%s",
+		i.endpoint, i.cmd, fmt.Sprintf(format, args...), i.log.Tail(logTailLines))
 }
 
 // pause waits pollInterval, or less if the JVM exits or ctx ends.

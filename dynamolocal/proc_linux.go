@@ -1,6 +1,6 @@
 //go:build linux
 
-package ddblocal
+package dynamolocal
 
 import (
 	"os"

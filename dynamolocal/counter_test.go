@@ -1,4 +1,4 @@
-package ddblocal_test
+package dynamolocal_test
 
 import (
 	"context"
@@ -13,19 +13,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
+	"github.com/ddbocc/ddbocc/dynamolocal"
 	"github.com/ddbocc/ddbocc/internal/harness/faults"
 )
 
 func TestRequestCounterCountsCalls(t *testing.T) {
 	t.Parallel()
-	var counter ddblocal.RequestCounter
+	var counter dynamolocal.RequestCounter
 	if got := counter.Count(); got != 0 {
 		t.Fatalf("zero value Count() = %d", got)
 	}
-	setup := ddblocal.Client(t)
-	table := ddblocal.NewTable(t, setup)
-	client := ddblocal.Client(t, counter.Option())
+	setup := dynamolocal.Client(t)
+	table := dynamolocal.Table(t)
+	createTable(t, setup, table)
+	client := dynamolocal.Client(t, counter.Option())
 	ctx := context.Background()
 
 	const goroutines, perGoroutine = 16, 5
@@ -89,11 +90,12 @@ func TestRequestCounterCountsCalls(t *testing.T) {
 // of its own.
 func TestRequestCounterCountsSDKRetries(t *testing.T) {
 	t.Parallel()
-	table := ddblocal.NewTable(t, ddblocal.Client(t))
+	table := dynamolocal.Table(t)
+	createTable(t, dynamolocal.Client(t), table)
 
-	var counter ddblocal.RequestCounter
+	var counter dynamolocal.RequestCounter
 	retried := 0
-	client, tr := faults.Client(ddblocal.Endpoint(t), faults.Config{}, counter.Option(), func(o *dynamodb.Options) {
+	client, tr := faults.Client(dynamolocal.Endpoint(t), faults.Config{}, counter.Option(), func(o *dynamodb.Options) {
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 3
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package ddblocal
+package dynamolocal
 
 import (
 	"os"

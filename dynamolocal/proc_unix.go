@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package ddblocal
+package dynamolocal
 
 import (
 	"os"

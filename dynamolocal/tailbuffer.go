@@ -1,4 +1,4 @@
-package ddblocal
+package dynamolocal
 
 import (
 	"bytes"
