@@ -94,3 +94,32 @@ func (e *LostError) Is(target error) bool { return target == ErrLost }
 
 // Unwrap returns the cause, if any.
 func (e *LostError) Unwrap() error { return e.Cause }
+
+// ErrLive: [Manager.Break] refused to break a lease whose holder renewed it
+// within its lease (the record's expiry, by the breaker's wall clock, is
+// still in the future). A [*LiveError] names the holder.
+var ErrLive = errors.New("lease: live")
+
+// LiveError is the typed form of [ErrLive].
+type LiveError struct {
+	Name  string
+	Owner string
+	Token int64
+	// Renewed is when the holder last wrote the record (acquired or
+	// renewed it), from its clock: the stored expiry minus its duration,
+	// to the second.
+	Renewed time.Time
+	// Expires is the stored expiry (the holder's clock); Left is how far
+	// in the future it was by the breaker's clock when Break read it.
+	Expires time.Time
+	Left    time.Duration
+}
+
+// Error implements error.
+func (e *LiveError) Error() string {
+	return fmt.Sprintf("lease: %q is live: held by %s (token %d), last renewed at %s, expires at %s (in %v); not broken without force",
+		e.Name, e.Owner, e.Token, e.Renewed.UTC().Format(time.RFC3339), e.Expires.UTC().Format(time.RFC3339), e.Left.Round(100*time.Millisecond))
+}
+
+// Is matches [ErrLive].
+func (e *LiveError) Is(target error) bool { return target == ErrLive }
