@@ -18,6 +18,8 @@
 //   - ddbocc.conflicts (counter, {conflict}): version conflicts, by
 //     db.collection.name and ddbocc.operation (Save, Update, Transact.Save...).
 //   - ddbocc.retries (counter, {retry}): retries of the optimistic loops.
+//   - ddbocc.combined.calls (histogram, {call}): how many Updates of one
+//     key each combined write carried.
 //   - ddbocc.lease.acquisitions (counter, {acquisition}), with
 //     ddbocc.lease.takeover; ddbocc.lease.wait.duration (histogram, s);
 //     ddbocc.lease.renewals (counter) and ddbocc.lease.renewal.duration
@@ -104,7 +106,16 @@ func Repo(mp metric.MeterProvider) (repo.Observer, error) {
 	if err != nil {
 		return repo.Observer{}, err
 	}
+	combined, err := m.Int64Histogram("ddbocc.combined.calls", metric.WithUnit("{call}"),
+		metric.WithDescription("Updates of one key written as one combined write."),
+		metric.WithExplicitBucketBoundaries(2, 4, 8, 16, 32, 64))
+	if err != nil {
+		return repo.Observer{}, err
+	}
 	return repo.Observer{
+		Combined: func(e repo.CombinedEvent) {
+			combined.Record(context.Background(), int64(e.Calls), metric.WithAttributes(keyCollection.String(e.Table)))
+		},
 		Conflict: func(e repo.ConflictEvent) {
 			conflicts.Add(context.Background(), 1, metric.WithAttributes(keyCollection.String(e.Table), keyOp.String(e.Op)))
 		},

@@ -154,7 +154,24 @@ func (r *Repository[T]) runBatch(o Options, key versioned.Item, h handoff, batch
 	l.base(h)
 	_, err := l.run(ctx)
 	b.finish(err)
+	if f := o.Observer.Combined; f != nil && len(batch) > 1 {
+		f(b.event(err, len(batch)))
+	}
 	return l.handoff(h, err)
+}
+
+// event is the CombinedEvent of the batch, which had calls callers, ended
+// with the write loop's error err.
+func (b *batchRun[T]) event(err error, calls int) CombinedEvent {
+	e := CombinedEvent{Table: b.r.table, Key: b.key, Calls: calls, Err: err}
+	if err == nil {
+		for _, ce := range b.errs {
+			if ce == nil {
+				e.Written++
+			}
+		}
+	}
+	return e
 }
 
 // whileAnyLive returns a context that ends once the context of every

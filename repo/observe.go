@@ -253,6 +253,7 @@ func Observers(obs ...Observer) Observer {
 		out.Conflict = Chain(out.Conflict, ob.Conflict)
 		out.Retry = Chain(out.Retry, ob.Retry)
 		out.Request = Chain(out.Request, ob.Request)
+		out.Combined = Chain(out.Combined, ob.Combined)
 	}
 	return out
 }

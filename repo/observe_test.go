@@ -179,3 +179,45 @@ func TestTransactInheritsObservers(t *testing.T) {
 		t.Fatalf("accounts' observer saw the commit although TxOptions.Observer was set: %v", sa.requests)
 	}
 }
+
+// TestObserverCombined: Updates of one key waiting together are written
+// as one, and Observer.Combined hears of each such write: how many Updates
+// it carried and how many of their changes it stored (here all of them).
+func TestObserverCombined(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var mu sync.Mutex
+	var evs []repo.CombinedEvent
+	accounts := newRepo[Account](t, e, func(o *repo.Options) {
+		o.Observer.Combined = func(c repo.CombinedEvent) { mu.Lock(); evs = append(evs, c); mu.Unlock() }
+	})
+	mustCreate(t, accounts, Account{ID: "hot"})
+	const g, n = 16, 20
+	var wg sync.WaitGroup
+	for range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if _, err := accounts.Update(context.Background(), repo.Key("hot"), func(a *Account) error { a.Balance++; return nil }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	combined := 0
+	for _, ev := range evs {
+		if ev.Calls < 2 || ev.Written != ev.Calls || ev.Err != nil || ev.Table != e.table {
+			t.Fatalf("event %+v: want 2 or more calls, all written, on %s", ev, e.table)
+		}
+		combined += ev.Calls
+	}
+	if len(evs) == 0 || combined > g*n {
+		t.Fatalf("%d combined writes carrying %d Updates of %d", len(evs), combined, g*n)
+	}
+	t.Logf("%d combined writes carried %d of %d Updates", len(evs), combined, g*n)
+}

@@ -101,6 +101,19 @@ type Observer struct {
 	// operation, table, latency, consumed capacity and outcome (see
 	// [ObservedClient]).
 	Request func(RequestEvent)
+	// Combined is called after Updates of one key waiting together in this
+	// process were written as one (write combining), with how many there
+	// were and how many of their changes the write stored.
+	Combined func(CombinedEvent)
+}
+
+// CombinedEvent describes one combined write of several Updates.
+type CombinedEvent struct {
+	Table   string
+	Key     map[string]types.AttributeValue
+	Calls   int   // the Updates combined
+	Written int   // those whose change the write stored (the others' fn failed or said NoChange)
+	Err     error // the write's error, if it failed for all of them
 }
 
 // ConflictEvent describes one failed version condition.

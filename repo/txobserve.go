@@ -24,7 +24,7 @@ func (tx *Tx) join(table string, ob Observer) {
 }
 
 func (ob Observer) empty() bool {
-	return ob.Conflict == nil && ob.Retry == nil && ob.Request == nil
+	return ob.Conflict == nil && ob.Retry == nil && ob.Request == nil && ob.Combined == nil
 }
 
 // observers returns who hears of the events of the transaction's current

@@ -10,7 +10,7 @@
 //		o.Observer = slogobs.Lease(logger)
 //	})
 //
-// Levels: every request, renewal and release at Debug; conflicts, retries
+// Levels: every request, combined write, renewal and release at Debug; conflicts, retries
 // and acquisitions at Info; failed requests (other than a failed condition
 // or a cancelled transaction, which the loops handle), lost leases and
 // leases in their danger zone at Warn. Lease data is never logged; keys
@@ -38,6 +38,10 @@ func Repo(l *slog.Logger) repo.Observer {
 			l.Info("ddbocc retry", "table", e.Table, "op", e.Op, "attempt", e.Attempt, "delay", e.Delay, "err", errString(e.Err))
 		},
 		Request: func(e repo.RequestEvent) { request(l, e) },
+		Combined: func(e repo.CombinedEvent) {
+			l.Debug("ddbocc combined write", "table", e.Table, "key", repo.FormatKey(e.Key), "calls", e.Calls,
+				"written", e.Written, "err", errString(e.Err))
+		},
 	}
 }
 
