@@ -292,32 +292,57 @@ func queryPage[T, V any](r *Repository[T], ctx context.Context, hash any, cursor
 	if q.in.ExclusiveStartKey, err = q.bind.decode(cursor); err != nil {
 		return Page[V]{}, err
 	}
-	var p Page[V]
-	size := q.o.PageSize
-	for {
-		if size > 0 {
-			q.in.Limit = aws.Int32(size - int32(len(p.Items)))
-		}
+	return fillPage(q.o.PageSize, &q.proj, dec, q.bind.encode, func(limit *int32, start versioned.Item) (pageAnswer, error) {
+		q.in.Limit, q.in.ExclusiveStartKey = limit, start
 		out, units, err := r.queryOnce(ctx, q)
+		if err != nil {
+			return pageAnswer{}, err
+		}
+		return pageAnswer{out.Items, out.LastEvaluatedKey, units}, nil
+	}, q.in.ExclusiveStartKey)
+}
+
+// pageAnswer is what one request of a page call returned.
+type pageAnswer struct {
+	items []map[string]types.AttributeValue
+	last  map[string]types.AttributeValue
+	units float64 // capacity units consumed
+}
+
+// fillPage is a page call's loop: it sends requests (fetch, with the
+// number of items still wanted, nil without a page size, and where to
+// start) until the page holds size items or the results end, decodes the
+// items with dec, and returns the page with the cursor of where it
+// stopped (encode), "" at the end. A page size of 0 means one request.
+func fillPage[V any](size int32, proj *projection, dec func(*projection, versioned.Item) (V, error),
+	encode func(map[string]types.AttributeValue) (string, error),
+	fetch func(limit *int32, start versioned.Item) (pageAnswer, error), start versioned.Item) (Page[V], error) {
+	var p Page[V]
+	for {
+		var limit *int32
+		if size > 0 {
+			limit = aws.Int32(size - int32(len(p.Items)))
+		}
+		a, err := fetch(limit, start)
 		if err != nil {
 			return Page[V]{}, err
 		}
-		p.ConsumedCapacity += units
-		for _, item := range out.Items {
-			v, err := dec(&q.proj, item)
+		p.ConsumedCapacity += a.units
+		for _, item := range a.items {
+			v, err := dec(proj, item)
 			if err != nil {
 				return Page[V]{}, err
 			}
 			p.Items = append(p.Items, v)
 		}
-		if len(out.LastEvaluatedKey) == 0 {
+		if len(a.last) == 0 {
 			return p, nil
 		}
 		if size == 0 || len(p.Items) >= int(size) {
-			p.Next, err = q.bind.encode(out.LastEvaluatedKey)
+			p.Next, err = encode(a.last)
 			return p, err
 		}
-		q.in.ExclusiveStartKey = out.LastEvaluatedKey
+		start = a.last
 	}
 }
 

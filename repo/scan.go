@@ -287,33 +287,14 @@ func scanPage[T, V any](r *Repository[T], ctx context.Context, cursor string, op
 	if in.ExclusiveStartKey, err = bind.decode(cursor); err != nil {
 		return Page[V]{}, err
 	}
-	var p Page[V]
-	size := sp.o.PageSize
-	for {
-		if size > 0 {
-			in.Limit = aws.Int32(size - int32(len(p.Items)))
-		}
+	return fillPage(sp.o.PageSize, &sp.proj, dec, bind.encode, func(limit *int32, start versioned.Item) (pageAnswer, error) {
+		in.Limit, in.ExclusiveStartKey = limit, start
 		out, err := r.scanOnce(ctx, sp, in)
 		if err != nil {
-			return Page[V]{}, err
+			return pageAnswer{}, err
 		}
-		p.ConsumedCapacity += sp.o.Stats.add(out.Count, out.ScannedCount, out.ConsumedCapacity)
-		for _, item := range out.Items {
-			v, err := dec(&sp.proj, item)
-			if err != nil {
-				return Page[V]{}, err
-			}
-			p.Items = append(p.Items, v)
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return p, nil
-		}
-		if size == 0 || len(p.Items) >= int(size) {
-			p.Next, err = bind.encode(out.LastEvaluatedKey)
-			return p, err
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+		return pageAnswer{out.Items, out.LastEvaluatedKey, sp.o.Stats.add(out.Count, out.ScannedCount, out.ConsumedCapacity)}, nil
+	}, in.ExclusiveStartKey)
 }
 
 // planScan checks a scan's options and builds its request. page: for a
