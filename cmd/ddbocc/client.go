@@ -70,6 +70,7 @@ func connect(ctx context.Context, g globals, red *redactor) (*client, error) {
 	}
 	c.region = cfg.Region
 	if cfg.Credentials == nil {
+		//lint:ignore ST1005 a CLI message of several lines, printed as is
 		return nil, errors.New(noCredentials)
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
