@@ -17,7 +17,8 @@ import (
 // and one conditional write stores the result, moving the version on by the
 // number of fns applied. Each caller gets the state right after its own fn,
 // with its own version. An fn that fails, says NoChange, or would make the
-// item too large drops out alone. A conflict re-applies every fn still in
+// item too large drops out alone (a failure decided on a state that is not
+// yet stored only once the write is). A conflict re-applies every fn still in
 // the batch to the item the failed write returned; a lost write is settled
 // for the whole batch at once (lost.go), so no fn is ever applied twice.
 
@@ -209,14 +210,16 @@ type batchRun[T any] struct {
 	// right after each one's fn.
 	values []T
 	// errs are the open callers' errors under the last plan: an fn that
-	// failed on a stale item drops out only once the write shows the item
-	// was current (kept.go). nil for the callers in the write.
+	// failed on a stale item, or on a state carrying earlier callers'
+	// changes, drops out only once the write is stored (kept.go). nil for
+	// the callers in the write.
 	errs []error
 }
 
 // plan applies the open callers' fns in order to the stored item cur and
-// plans one write of the result. Callers that drop out are finished now,
-// or, on a stale item, when the write is stored.
+// plans one write of the result. Callers whose fn fails drop out: now if
+// it saw the item read, or, when it saw a stale item or one carrying
+// earlier callers' changes, when the write is stored.
 func (b *batchRun[T]) plan(cur versioned.Item, stale bool) (*plan[T], error) {
 	n, err := b.r.schema.StoredVersion(cur)
 	if err != nil {
@@ -226,7 +229,14 @@ func (b *batchRun[T]) plan(cur versioned.Item, stale bool) (*plan[T], error) {
 	open, values, errs := b.open[:0], b.values[:0], b.errs[:0]
 	for _, c := range b.open {
 		t, next, err := b.apply(c, state, n+applied)
-		if err != nil && !(stale && dependsOnItem(err)) {
+		// A decision that writes nothing stands only on a state known to
+		// be real: the item read, not a stale one, and not one that
+		// carries changes of earlier callers of the batch, which become
+		// real only if the write is stored. Otherwise the caller stays
+		// until the write shows it (finish), or its fn runs again on the
+		// item a refused write returns.
+		tentative := stale || applied > 0
+		if err != nil && !(tentative && dependsOnItem(err)) {
 			var zero T
 			c.finish(zero, err)
 			continue

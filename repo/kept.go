@@ -22,7 +22,9 @@ import (
 //     current. An fn that fails or says NoChange on a handed-on item
 //     (stale) is run again on a read (loop.prepare); in a combined batch,
 //     such an fn's caller drops out only once the write shows the item was
-//     current, or is run again on the item it returns (batchRun.plan).
+//     current, or is run again on the item it returns (batchRun.plan). So
+//     does a caller whose fn failed on a state carrying the changes of
+//     callers before it in the batch, which is real only once stored.
 //   - A kept item of a key that met a conflict in the last contendedFor is
 //     not used: another process writes it, so the item is likely stale,
 //     and a failed write costs more than a read (a write unit, not a read

@@ -698,3 +698,53 @@ func TestLinearizabilityUpdateAcrossRecreate(t *testing.T) {
 			"want fn re-applied to the new item: 78 at version 2", got, err, calls, stored)
 	}
 }
+
+// TestLinearizabilityReplay checks again, key by key, a history that a
+// round saved when porcupine gave up on it or found it illegal:
+// DDBOCC_LIN_REPLAY names the .jsonl file, DDBOCC_LIN_TIMEOUT (default
+// 30m) bounds each key's check. It tells a search that ran out of time
+// from a violation. Without DDBOCC_LIN_REPLAY it has nothing to do.
+func TestLinearizabilityReplay(t *testing.T) {
+	path := os.Getenv("DDBOCC_LIN_REPLAY")
+	if path == "" {
+		t.Skip("replays a history saved by TestLinearizability: set DDBOCC_LIN_REPLAY to its .jsonl file")
+	}
+	timeout := 30 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("DDBOCC_LIN_TIMEOUT")); err == nil && d > 0 {
+		timeout = d
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ops []linOp
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var op linOp
+		if err := json.Unmarshal(sc.Bytes(), &op); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, op)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range linKeys {
+		var mine []linOp
+		for _, op := range ops {
+			if op.Key == k {
+				mine = append(mine, op)
+			}
+		}
+		history, count := linHistory(mine)
+		start := time.Now()
+		res, info := porcupine.CheckOperationsVerbose(linModel(), history, timeout)
+		t.Logf("key %d: porcupine %s over %d operations (%v) in %v", k, res, len(history), count, time.Since(start).Round(time.Millisecond))
+		if res == porcupine.Illegal {
+			out := path + fmt.Sprintf(".key%d.html", k)
+			_ = porcupine.VisualizePath(linModel(), info, out)
+			t.Errorf("key %d: not linearizable; visualisation: %s", k, out)
+		}
+	}
+}
