@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sync"
 
 	"github.com/ddbocc/ddbocc/versioned"
 )
@@ -94,46 +93,23 @@ func (r *Repository[T]) SaveAll(ctx context.Context, items []T, optFns ...func(*
 		return nil, err
 	}
 	results := make([]ItemResult[T], len(items))
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		next int // the next item to write
-	)
-	take := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= len(items) || ctx.Err() != nil {
-			return 0, false
-		}
-		next++
-		return next - 1, true
-	}
-	for w := 0; w < min(o.Concurrency, len(items)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i, ok := take()
-				if !ok {
-					return
-				}
-				results[i].Item, results[i].Err = r.Save(ctx, items[i], o.WriteOptions...)
-			}
-		}()
-	}
-	wg.Wait()
-	if next < len(items) {
-		cause := checkCtx(ctx)
-		for i := next; i < len(items); i++ {
-			results[i].Err = fmt.Errorf("%w: %s: %w", ErrNotSent, r.table, cause)
-		}
-		return results, cause
-	}
+	sent := make([]bool, len(items)) // each write sets only its own
+	_ = runChunks(ctx, len(items), 1, o.Concurrency, func(ctx context.Context, i, _ int) error {
+		sent[i] = true
+		results[i].Item, results[i].Err = r.Save(ctx, items[i], o.WriteOptions...)
+		return nil
+	})
 	if err := ctx.Err(); err != nil {
-		for _, res := range results {
-			if res.Err != nil {
-				return results, checkCtx(ctx)
+		cause, cut := checkCtx(ctx), false
+		for i, res := range results {
+			if !sent[i] {
+				results[i].Err, cut = fmt.Errorf("%w: %s: %w", ErrNotSent, r.table, cause), true
+			} else if res.Err != nil {
+				cut = true // a write cut short by ctx
 			}
+		}
+		if cut {
+			return results, cause
 		}
 	}
 	return results, nil
