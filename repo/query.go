@@ -259,28 +259,55 @@ func queryIter[T, V any](r *Repository[T], ctx context.Context, hash any, optFns
 			yield(zero, err)
 			return
 		}
-		n := 0
+		y := itemYield[V]{yield: yield, dec: dec, proj: &q.proj, limit: q.o.Limit}
 		for {
 			out, _, err := r.queryOnce(ctx, q)
 			if err != nil {
 				yield(zero, err)
 				return
 			}
-			for _, item := range out.Items {
-				v, err := dec(&q.proj, item)
-				if !yield(v, err) || err != nil {
-					return
-				}
-				if n++; q.o.Limit > 0 && n >= q.o.Limit {
-					return
-				}
-			}
-			if len(out.LastEvaluatedKey) == 0 {
+			if !y.items(out.Items) || len(out.LastEvaluatedKey) == 0 {
 				return
 			}
 			q.in.ExclusiveStartKey = out.LastEvaluatedKey
 		}
 	}
+}
+
+// itemYield hands the items of a query's or scan's answers to a range
+// loop, decoded, and counts them against the iteration's limit.
+type itemYield[V any] struct {
+	yield    func(V, error) bool
+	dec      func(*projection, versioned.Item) (V, error)
+	proj     *projection
+	limit, n int // limit 0: none
+}
+
+// items yields items; it returns false when the iteration is over: the
+// loop broke out, an item failed to decode, or the limit is reached.
+func (y *itemYield[V]) items(items []map[string]types.AttributeValue) bool {
+	for _, item := range items {
+		v, err := y.dec(y.proj, item)
+		if !y.yield(v, err) || err != nil {
+			return false
+		}
+		if y.n++; y.limit > 0 && y.n >= y.limit {
+			return false
+		}
+	}
+	return true
+}
+
+// readRetried sends one read with call, re-sending it after transient
+// errors under p; the repository's observer hears of the retries as op.
+func readRetried[T, O any](ctx context.Context, r *Repository[T], p retry.Policy, op string, call func(context.Context) (O, error)) (O, error) {
+	var out O
+	err := retry.Do(ctx, p, func(ctx context.Context, _ int) error {
+		var err error
+		out, err = call(ctx)
+		return r.apiErr(err)
+	}, r.opts.Observer.retries(r.table, op))
+	return out, err
 }
 
 func queryPage[T, V any](r *Repository[T], ctx context.Context, hash any, cursor string, optFns []func(*QueryOptions), mode readMode,
@@ -349,12 +376,9 @@ func fillPage[V any](size int32, proj *projection, dec func(*projection, version
 // queryOnce sends q's request, re-sending it after transient errors, and
 // adds its answer to the stats; it returns the capacity consumed too.
 func (r *Repository[T]) queryOnce(ctx context.Context, q *queryPlan) (*dynamodb.QueryOutput, float64, error) {
-	var out *dynamodb.QueryOutput
-	err := retry.Do(ctx, q.o.Retry, func(ctx context.Context, _ int) error {
-		var err error
-		out, err = r.client.Query(ctx, q.in)
-		return r.apiErr(err)
-	}, r.opts.Observer.retries(r.table, "Query"))
+	out, err := readRetried(ctx, r, q.o.Retry, "Query", func(ctx context.Context) (*dynamodb.QueryOutput, error) {
+		return r.client.Query(ctx, q.in)
+	})
 	if err != nil {
 		return nil, 0, err
 	}

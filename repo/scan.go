@@ -146,13 +146,9 @@ func (r *Repository[T]) segment(sp *scanPlan, seg int) (*dynamodb.ScanInput, *bi
 
 // scanOnce sends in, re-sending it after transient errors.
 func (r *Repository[T]) scanOnce(ctx context.Context, sp *scanPlan, in *dynamodb.ScanInput) (*dynamodb.ScanOutput, error) {
-	var out *dynamodb.ScanOutput
-	err := retry.Do(ctx, sp.o.Retry, func(ctx context.Context, _ int) error {
-		var err error
-		out, err = r.client.Scan(ctx, in)
-		return r.apiErr(err)
-	}, r.opts.Observer.retries(r.table, "Scan"))
-	return out, err
+	return readRetried(ctx, r, sp.o.Retry, "Scan", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+		return r.client.Scan(ctx, in)
+	})
 }
 
 func scanIter[T, V any](r *Repository[T], ctx context.Context, optFns []func(*ScanOptions), mode readMode,
@@ -164,20 +160,11 @@ func scanIter[T, V any](r *Repository[T], ctx context.Context, optFns []func(*Sc
 			yield(zero, err)
 			return
 		}
-		n := 0
+		y := itemYield[V]{yield: yield, dec: dec, proj: &sp.proj, limit: sp.o.Limit}
 		// emit yields the items of one answer; false: stop.
 		emit := func(out *dynamodb.ScanOutput) bool {
 			sp.o.Stats.add(out.Count, out.ScannedCount, out.ConsumedCapacity)
-			for _, item := range out.Items {
-				v, err := dec(&sp.proj, item)
-				if !yield(v, err) || err != nil {
-					return false
-				}
-				if n++; sp.o.Limit > 0 && n >= sp.o.Limit {
-					return false
-				}
-			}
-			return true
+			return y.items(out.Items)
 		}
 		fail := func(err error) { yield(zero, err) }
 		if sp.o.Segments > 1 {
