@@ -81,14 +81,20 @@ func (f *leaseFlags) args(cmd string, args []string, want int) error {
 	return nil
 }
 
-func (f *leaseFlags) list(ctx context.Context, e *env, args []string) error {
-	if err := f.args("list", args, 0); err != nil {
-		return err
+// open checks cmd's flags and args (want positional ones), connects and
+// returns the Manager of the lease table.
+func (f *leaseFlags) open(ctx context.Context, e *env, cmd string, args []string, want int) (*lease.Manager, error) {
+	if err := f.args(cmd, args, want); err != nil {
+		return nil, err
 	}
 	if err := e.connect(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	m, err := e.manager(f.table)
+	return e.manager(f.table)
+}
+
+func (f *leaseFlags) list(ctx context.Context, e *env, args []string) error {
+	m, err := f.open(ctx, e, "list", args, 0)
 	if err != nil {
 		return err
 	}
@@ -133,13 +139,7 @@ func (f *leaseFlags) list(ctx context.Context, e *env, args []string) error {
 }
 
 func (f *leaseFlags) show(ctx context.Context, e *env, args []string) error {
-	if err := f.args("show", args, 1); err != nil {
-		return err
-	}
-	if err := e.connect(ctx); err != nil {
-		return err
-	}
-	m, err := e.manager(f.table)
+	m, err := f.open(ctx, e, "show", args, 1)
 	if err != nil {
 		return err
 	}
@@ -179,13 +179,7 @@ func showStatus(t *table, st lease.Status, now time.Time) {
 }
 
 func (f *leaseFlags) breakLease(ctx context.Context, e *env, args []string) error {
-	if err := f.args("break", args, 1); err != nil {
-		return err
-	}
-	if err := e.connect(ctx); err != nil {
-		return err
-	}
-	m, err := e.manager(f.table)
+	m, err := f.open(ctx, e, "break", args, 1)
 	if err != nil {
 		return err
 	}
