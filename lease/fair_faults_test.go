@@ -3,16 +3,10 @@ package lease_test
 import (
 	"context"
 	"errors"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/internal/harness/faults"
@@ -44,32 +38,16 @@ func TestFairTurnsUnderFaults(t *testing.T) {
 
 	table := ddblocal.TableName(t)
 	clean := ddblocal.Client(t)
-	data := table + "-data"
-	counters, err := repo.New[counterItem](clean, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := counters.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := counters.Create(ctx, counterItem{ID: "c"}); err != nil {
-		t.Fatal(err)
-	}
+	counter := newUnguarded(ctx, t, clean, table+"-data")
 	tableManager(t, clean, table)
 
 	var reservedForB, heldByB, unknowns atomic.Int64 // heldByB: B's holds
 	var ownerB string
+	cfg := faults.Config{Drop: 0.08, Throttle: 0.05, Error500: 0.04, Reset: 0.04, Latency: 20 * time.Millisecond, LatencyP: 0.1}
 	newFaulty := func(i uint64, observe func(*lease.Options)) (*lease.Manager, *faults.Transport) {
-		ft := faults.New(faults.Config{Seed: seed + i, Drop: 0.08, Throttle: 0.05, Error500: 0.04, Reset: 0.04,
-			Latency: 20 * time.Millisecond, LatencyP: 0.1}, nil)
-		client := ddblocal.NewClient(ddblocal.Endpoint(t), ft.Option(), faults.FastRetries)
-		m := managerOn(t, client, table, func(o *lease.Options) {
-			o.Duration = 1500 * time.Millisecond
-			o.Repo = append(o.Repo, func(r *repo.Options) {
-				r.Retry = retry.Policy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2, MaxElapsedTime: time.Minute}
-			})
-			observe(o)
-		})
+		mcfg := cfg
+		mcfg.Seed = seed + i
+		m, ft, _ := faultyManager(t, table, mcfg, observe)
 		return m, ft
 	}
 	a, ftA := newFaulty(0, func(o *lease.Options) {
@@ -89,14 +67,6 @@ func TestFairTurnsUnderFaults(t *testing.T) {
 		}
 	})
 
-	type entry struct {
-		n, token int64
-		byB      bool
-	}
-	var (
-		mu  sync.Mutex
-		log []entry
-	)
 	errc := make(chan error, 4)
 	fail := func(err error) {
 		select {
@@ -104,27 +74,6 @@ func TestFairTurnsUnderFaults(t *testing.T) {
 		default:
 		}
 		cancel()
-	}
-	// hold increments the counter under l, unless l is lost meanwhile.
-	hold := func(l *lease.Lease, byB bool) error {
-		cur, err := counters.Get(ctx, repo.Key("c"))
-		if err != nil {
-			return err
-		}
-		time.Sleep(time.Millisecond)
-		if l.Err() != nil {
-			return nil
-		}
-		_, err = clean.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(data), Item: map[string]types.AttributeValue{
-			"id": &types.AttributeValueMemberS{Value: "c"}, "n": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.N+1, 10)},
-			"version": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.Version+1, 10)}}})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		log = append(log, entry{cur.N, l.Token(), byB})
-		mu.Unlock()
-		return nil
 	}
 	// loop takes turns on the name through m until B has had turnsOfB.
 	loop := func(m *lease.Manager, byB bool) {
@@ -141,7 +90,7 @@ func TestFairTurnsUnderFaults(t *testing.T) {
 				unknowns.Add(1)
 				continue
 			}
-			if err := hold(l, byB); err != nil && ctx.Err() == nil {
+			if _, err := counter.increment(ctx, l, byB); err != nil && ctx.Err() == nil {
 				fail(err)
 				return
 			}
@@ -186,21 +135,12 @@ func TestFairTurnsUnderFaults(t *testing.T) {
 	sa, sb := ftA.Stats(), ftB.Stats()
 	t.Logf("faults: A %v; B %v", sa, sb)
 
-	slices.SortFunc(log, func(x, y entry) int { return int(x.n - y.n) })
-	byB := 0
-	for i, e := range log {
-		if e.n != int64(i) {
-			t.Fatalf("counter values written: %v... two holders at once (value %d at position %d)", log[:i+1], e.n, i)
-		}
-		if i > 0 && e.token <= log[i-1].token {
-			t.Fatalf("token %d after %d along the counter", e.token, log[i-1].token)
-		}
-		if e.byB {
-			byB++
-		}
+	k, byB, err := counter.check()
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%d increments, %d by B (%d takeovers); %d releases of A reserved for B; %d Acquire/Release errors with unknown outcome",
-		len(log), byB, takeoversByB.Load(), reservedForB.Load(), unknowns.Load())
+		k, byB, takeoversByB.Load(), reservedForB.Load(), unknowns.Load())
 	// B also gets the name when a fault stops a local hand-over of A (the
 	// next goroutine's write is lost before it lands, and B polls first):
 	// some of its turns, not all, come from reservations.

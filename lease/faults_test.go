@@ -5,17 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbocc/ddbocc/internal/harness/ddblocal"
 	"github.com/ddbocc/ddbocc/internal/harness/faults"
@@ -98,16 +93,7 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 
 	table := ddblocal.TableName(t)
 	clean := ddblocal.Client(t)
-	data, err := repo.New[counterItem](clean, table+"-data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := data.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := data.Create(ctx, counterItem{ID: "c"}); err != nil {
-		t.Fatal(err)
-	}
+	counter := newUnguarded(ctx, t, clean, table+"-data")
 	admin, err := lease.New(clean, table)
 	if err != nil {
 		t.Fatal(err)
@@ -116,16 +102,12 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 		t.Fatal(err)
 	}
 
-	type entry struct{ n, token int64 }
 	var (
-		mu        sync.Mutex
-		log       []entry
 		done      atomic.Int64 // increments written
 		outaged   atomic.Int64 // outages started
 		takeovers atomic.Int64
 		notRenew  atomic.Int64
 		unknowns  atomic.Int64 // Release or Acquire errors under faults
-		viaAll    atomic.Int64 // increments under leases from AcquireAll
 		stats     []*faults.Transport
 	)
 	errc := make(chan error, 2*managers)
@@ -138,13 +120,9 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 	}
 	var wg sync.WaitGroup
 	for i := range managers {
-		ft := faults.New(faults.Config{Seed: seed + uint64(i), Drop: cfg.Drop, Throttle: cfg.Throttle,
-			Error500: cfg.Error500, Reset: cfg.Reset, Latency: cfg.Latency, LatencyP: cfg.LatencyP}, nil)
-		stats = append(stats, ft)
-		link := faults.NewLink(ft)
-		client := ddblocal.NewClient(ddblocal.Endpoint(t), link.Option(), faults.FastRetries)
-		m, err := lease.New(client, table, func(o *lease.Options) {
-			o.Duration = 1500 * time.Millisecond
+		mcfg := cfg
+		mcfg.Seed = seed + uint64(i)
+		m, ft, link := faultyManager(t, table, mcfg, func(o *lease.Options) {
 			o.PollInterval = 10 * time.Millisecond
 			o.MaxPollInterval = 50 * time.Millisecond
 			o.Observer.Acquired = func(e lease.AcquiredEvent) {
@@ -157,13 +135,8 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 					notRenew.Add(1)
 				}
 			}
-			o.Repo = append(o.Repo, func(r *repo.Options) {
-				r.Retry = retry.Policy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2, MaxElapsedTime: time.Minute}
-			})
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		stats = append(stats, ft)
 		if run.margin != 0 {
 			lease.SetUnsafeMargin(m, run.margin)
 		}
@@ -187,33 +160,19 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 					// The first goroutine of each Manager loses its link now
 					// and then while holding.
 					if g == 0 && rand.IntN(run.outageOneIn) == 0 && outaged.Add(1) <= outages {
-						if err := holdThroughOutage(ctx, l, link, admin, data); err != nil {
+						if err := holdThroughOutage(ctx, l, link, admin, counter.data); err != nil {
 							fail(err)
 							return
 						}
 						continue
 					}
-					cur, err := data.Get(ctx, repo.Key("c"))
+					wrote, err := counter.increment(ctx, l, side != nil)
 					if err != nil {
 						fail(err)
 						return
 					}
-					time.Sleep(time.Millisecond)
-					if l.Err() == nil {
-						_, err = clean.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table + "-data"), Item: map[string]types.AttributeValue{
-							"id": &types.AttributeValueMemberS{Value: "c"}, "n": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.N+1, 10)},
-							"version": &types.AttributeValueMemberN{Value: strconv.FormatInt(cur.Version+1, 10)}}})
-						if err != nil {
-							fail(err)
-							return
-						}
-						mu.Lock()
-						log = append(log, entry{cur.N, l.Token()})
-						mu.Unlock()
+					if wrote {
 						done.Add(1)
-						if side != nil {
-							viaAll.Add(1)
-						}
 					}
 					for _, l := range []*lease.Lease{l, side} {
 						if l == nil {
@@ -251,21 +210,11 @@ func leaseUnderFaults(t *testing.T, run faultRun) error {
 		injected.Delayed += s.Delayed
 	}
 	t.Logf("faults: %v", injected)
+	k, underAll, err := counter.check()
 	t.Logf("%d increments (%d under AcquireAll), %d outages, %d NotRenewed losses, %d takeovers, %d Acquire/Release errors with unknown outcome",
-		len(log), viaAll.Load(), min(outaged.Load(), outages), notRenew.Load(), takeovers.Load(), unknowns.Load())
-
-	slices.SortFunc(log, func(a, b entry) int { return int(a.n - b.n) })
-	for i, e := range log {
-		if e.n != int64(i) {
-			return fmt.Errorf("counter values written: %v... two holders at once (value %d at position %d)", log[:i+1], e.n, i)
-		}
-		if i > 0 && e.token <= log[i-1].token {
-			return fmt.Errorf("token %d after %d along the counter", e.token, log[i-1].token)
-		}
-	}
-	final, err := data.Get(context.Background(), repo.Key("c"))
-	if err != nil || final.N != int64(len(log)) {
-		return fmt.Errorf("counter %d (%v), want %d", final.N, err, len(log))
+		k, underAll, min(outaged.Load(), outages), notRenew.Load(), takeovers.Load(), unknowns.Load())
+	if err != nil {
+		return err
 	}
 	if n := min(outaged.Load(), outages); notRenew.Load() < n || takeovers.Load() < n {
 		return fmt.Errorf("%d outages but %d NotRenewed losses and %d takeovers", n, notRenew.Load(), takeovers.Load())
