@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -52,10 +53,7 @@ type Stats struct {
 }
 
 func (s *Stats) add(count, scanned int32, cc *types.ConsumedCapacity) float64 {
-	var units float64
-	if cc != nil {
-		units = aws.ToFloat64(cc.CapacityUnits)
-	}
+	units := total(cc)
 	if s != nil {
 		s.Requests++
 		s.Items += int64(count)
@@ -277,25 +275,16 @@ func (r *Repository[T]) bindingOf(op string, ix *versioned.Index, segment, segme
 	str(aws.ToString(keyCond))
 	str(aws.ToString(filter))
 	str(aws.ToString(proj))
-	for _, k := range sortedKeys(names) {
+	for _, k := range slices.Sorted(maps.Keys(names)) {
 		str(k)
 		str(names[k])
 	}
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		str(k)
 		writeAV(str, values[k])
 	}
 	b.query = fmt.Sprintf("%x", h.Sum(nil)[:16])
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // writeAV writes a canonical form of av (sets and maps in sorted order).
@@ -341,7 +330,7 @@ func writeAV(str func(string), av types.AttributeValue) {
 		}
 	case *types.AttributeValueMemberM:
 		str(fmt.Sprint("M", len(v.Value)))
-		for _, k := range sortedKeys(v.Value) {
+		for _, k := range slices.Sorted(maps.Keys(v.Value)) {
 			str(k)
 			writeAV(str, v.Value[k])
 		}
