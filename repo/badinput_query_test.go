@@ -2,9 +2,7 @@ package repo_test
 
 import (
 	"context"
-	"errors"
 	"iter"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -75,11 +73,6 @@ func TestBadQueryInput(t *testing.T) {
 		},
 	}
 
-	type bad struct {
-		name string
-		call func() error
-		want error
-	}
 	var cases []bad
 	for name, call := range queryCalls {
 		q := func(label string, hash any, want error, fns ...func(*repo.QueryOptions)) {
@@ -172,17 +165,6 @@ func TestBadQueryInput(t *testing.T) {
 		bad{"ScanPage/garbage cursor", func() error { _, err := r.ScanPage(ok, "a.b"); return err }, repo.ErrInvalidCursor},
 	)
 
-	for _, c := range cases {
-		e.counter.Reset()
-		err := c.call()
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
-		} else if msg := err.Error(); !strings.HasPrefix(msg, "repo: ") && !strings.HasPrefix(msg, "versioned: ") {
-			t.Errorf("%s: message %q does not say where it comes from", c.name, msg)
-		}
-		if n := e.counter.Count(); n != 0 {
-			t.Errorf("%s: %d requests sent, want none", c.name, n)
-		}
-	}
+	refused(t, e, cases)
 	t.Logf("%d bad query and scan inputs checked", len(cases))
 }

@@ -52,11 +52,6 @@ func TestBadInputSweep(t *testing.T) {
 			return repo.Transact(ctx, e.client, func(tx *repo.Tx) error { return accounts.TxSave(tx, &stored) })
 		},
 	}
-	type bad struct {
-		name string
-		call func() error
-		want error
-	}
 	var cases []bad
 	for name, op := range ops {
 		cases = append(cases,
@@ -173,6 +168,21 @@ func TestBadInputSweep(t *testing.T) {
 			return repo.Transact(ok, e.client, func(tx *repo.Tx) error { return tx.Check(repo.Condition{Table: "x"}) })
 		}, repo.ErrInvalidArgument},
 	)
+	refused(t, e, cases)
+	t.Logf("%d malformed inputs checked", len(cases))
+}
+
+// bad is a call with malformed input and the sentinel its error must match.
+type bad struct {
+	name string
+	call func() error
+	want error
+}
+
+// refused runs every case and checks that it fails with its sentinel, in
+// a message that says where it comes from, before any request is sent.
+func refused(t *testing.T, e *env, cases []bad) {
+	t.Helper()
 	for _, c := range cases {
 		e.counter.Reset()
 		err := c.call()
@@ -185,5 +195,4 @@ func TestBadInputSweep(t *testing.T) {
 			t.Errorf("%s: %d requests sent, want none", c.name, n)
 		}
 	}
-	t.Logf("%d malformed inputs checked", len(cases))
 }

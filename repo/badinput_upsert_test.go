@@ -2,7 +2,6 @@ package repo_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +25,6 @@ func TestBadInputUpsert(t *testing.T) {
 	inc := func(a *Account) error { a.Balance++; return nil }
 	huge := Account{ID: "big", Owner: strings.Repeat("x", versioned.MaxItemSize)}
 
-	type bad struct {
-		name string
-		call func() error
-		want error
-	}
 	cases := []bad{
 		{"Upsert/nil fn", func() error { _, err := accounts.Upsert(ok, repo.Key("a1"), nil); return err }, repo.ErrInvalidArgument},
 		{"Upsert/cancelled ctx", func() error { _, err := accounts.Upsert(cancelled, repo.Key("a1"), inc); return err }, context.Canceled},
@@ -59,16 +53,5 @@ func TestBadInputUpsert(t *testing.T) {
 	} {
 		cases = append(cases, bad{"Upsert/" + k.name, func() error { _, err := accounts.Upsert(ok, k.key, inc); return err }, repo.ErrInvalidArgument})
 	}
-	for _, c := range cases {
-		e.counter.Reset()
-		err := c.call()
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
-		} else if msg := err.Error(); !strings.HasPrefix(msg, "repo: ") && !strings.HasPrefix(msg, "versioned: ") {
-			t.Errorf("%s: message %q does not say where it comes from", c.name, msg)
-		}
-		if n := e.counter.Count(); n != 0 {
-			t.Errorf("%s: %d requests sent, want none", c.name, n)
-		}
-	}
+	refused(t, e, cases)
 }
