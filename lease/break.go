@@ -108,9 +108,7 @@ func (m *Manager) Break(ctx context.Context, name string, optFns ...func(*BreakO
 	res.After = m.status(taken)
 
 	// The release, from the record the takeover stored.
-	free := taken
-	free.Owner, free.Data, free.Expires = "", nil, m.st.clock.Now().Unix()
-	freed, err := m.breakWrite(ctx, free)
+	freed, err := m.breakWrite(ctx, taken.released(m.st.clock.Now()))
 	if err != nil {
 		return res, fmt.Errorf("lease: break %q: taken over at token %d (the old holder's token %d is fenced off), but not released: the record stays held by %s, which does not renew it: %w",
 			name, taken.Token, cur.Token, m.opts.Owner, err)

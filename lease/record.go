@@ -64,6 +64,14 @@ func (r record) taken(owner string, d time.Duration, data []byte) record {
 	return r
 }
 
+// released is r as a release at now stores it: free, without data,
+// reserved for no one.
+func (r record) released(now time.Time) record {
+	r.Owner, r.Data, r.Expires = "", nil, now.Unix()
+	r.ReservedFor, r.ReservedMs = "", 0
+	return r
+}
+
 // Attribute names of the record, for conditions built by hand.
 const (
 	attrName  = "name"

@@ -74,10 +74,9 @@ func (l *Lease) free(ctx context.Context, mark bool) error {
 // freed is rec as a release of l at now stores it: free, with l's
 // completion mark if mark, reserved for owner reserveTo if not "".
 func (l *Lease) freed(rec record, now time.Time, mark bool, reserveTo string) record {
-	rec.Owner, rec.Data, rec.Expires = "", nil, now.Unix()
-	rec.ReservedFor, rec.ReservedMs = reserveTo, 0
+	rec = rec.released(now)
 	if reserveTo != "" {
-		rec.ReservedMs = reserveFor.Milliseconds()
+		rec.ReservedFor, rec.ReservedMs = reserveTo, reserveFor.Milliseconds()
 	}
 	if mark {
 		rec = withMark(rec, l.me, now)
