@@ -102,31 +102,34 @@ func (m *Manager) poll(ctx context.Context, name string, ao AcquireOptions, star
 	delays := m.pollDelays()
 	var p polling
 	for {
-		l, wait, err := m.attempt(ctx, name, ao, start, turn, p)
+		l, h, err := m.attempt(ctx, name, ao, start, turn, p)
 		if err == nil || !busy(err) {
 			return l, err
 		}
-		p = p.next(m.st.clock.Now(), errors.Is(err, ErrHeld))
-		if err := m.st.sleep(ctx, delays.next(wait)); err != nil {
+		now := m.st.clock.Now()
+		p = p.next(now, errors.Is(err, ErrHeld))
+		if err := m.st.sleep(ctx, delays.next(h, now)); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // pollDelays is a waiter's delays between polls: from PollInterval,
-// doubling up to MaxPollInterval, each jittered.
+// doubling up to MaxPollInterval, each jittered, and paced by the holder's
+// forecast (pace.go).
 type pollDelays struct{ d, max time.Duration }
 
 func (m *Manager) pollDelays() pollDelays {
 	return pollDelays{d: m.opts.PollInterval, max: m.opts.MaxPollInterval}
 }
 
-// next returns the delay before the next poll, at most wait if wait > 0
-// (when the record read could be stale).
-func (p *pollDelays) next(wait time.Duration) time.Duration {
-	d := jitter(p.d)
-	if wait > 0 && wait < d {
-		d = wait
+// next returns the delay before the next poll after one at now that
+// found h, at most h.stale if that is > 0 (when the record read could be
+// stale).
+func (p *pollDelays) next(h heldInfo, now time.Time) time.Duration {
+	d := pace(h.rec, now, p.d)
+	if h.stale > 0 && h.stale < d {
+		d = h.stale
 	}
 	p.d = min(2*p.d, p.max)
 	return d
@@ -155,20 +158,28 @@ func jitter(d time.Duration) time.Duration {
 // whose outcome was unknown is held by no one: no lease was handed out for
 // it, so it is taken again at once with a fresh write (this call's token,
 // duration and data; its safe time starts now). On ErrHeld it also returns
-// how long until the record could be stale (0 if unknown). turn is the
-// caller's turn on name.
-func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[handed], poll polling) (*Lease, time.Duration, error) {
+// what it learned of the holder (heldInfo). turn is the caller's turn on
+// name.
+func (m *Manager) attempt(ctx context.Context, name string, ao AcquireOptions, start time.Time, turn *turns.Turn[handed], poll polling) (*Lease, heldInfo, error) {
 	cur, streak, err := m.current(ctx, name, turn, poll)
 	if err != nil {
-		return nil, 0, err
+		return nil, heldInfo{}, err
 	}
 	unheld := m.names.storedUnsure(name, cur, m.opts.Owner)
 	a := take{m: m, ao: ao, start: start, turn: turn, unheld: unheld, streak: streak}
-	l, moved, wait, err := a.from(ctx, cur, false)
+	l, moved, h, err := a.from(ctx, cur, false)
 	if moved != nil {
-		l, _, wait, err = a.from(ctx, *moved, true)
+		l, _, h, err = a.from(ctx, *moved, true)
 	}
-	return l, wait, err
+	return l, h, err
+}
+
+// heldInfo is what an attempt that found the name held learned: how long
+// until the record could be stale (0 if unknown), and the record, whose
+// forecast paces the next poll.
+type heldInfo struct {
+	stale time.Duration
+	rec   record
 }
 
 // current is name's record as far as the acquiring write needs it, read
@@ -219,39 +230,39 @@ type take struct {
 
 // from judges record cur and, if it may be taken, writes it. It returns
 // the lease, or the record to try once more from if cur moved meanwhile
-// (unless last), or how long until cur could be stale with ErrHeld, or
+// (unless last), or what it learned of the holder with ErrHeld, or
 // another error.
-func (a take) from(ctx context.Context, cur record, last bool) (*Lease, *record, time.Duration, error) {
+func (a take) from(ctx context.Context, cur record, last bool) (*Lease, *record, heldInfo, error) {
 	m, clk := a.m, a.m.st.clock
 	seen := clk.Now() // after the read returned
 	prior, watched := m.names.recall(cur.Name)
 	v, w, wait := judge(sighting{rec: cur, unheld: a.unheld, me: m.opts.Owner, seen: seen, prior: prior, watched: watched}, m.opts.MaxClockSkew)
 	if v == waitHeld {
 		m.names.note(cur.Name, w, seen, m.keep(cur.duration()))
-		return nil, nil, wait, heldBy(cur)
+		return nil, nil, heldInfo{stale: wait, rec: cur}, heldBy(cur)
 	}
 	next := cur.taken(m.opts.Owner, a.ao.Duration, a.ao.Data)
 	sent := clk.Now()
-	next.Expires = expires(sent, a.ao.Duration)
+	next = m.st.sending(next, sent, a.ao.Duration)
 	stored, err := m.st.save(ctx, next)
 	f, got := learn(stored, err)
 	switch afterTake(f, got, last) {
 	case took:
 		if stored.Token != stored.Version { // cannot happen: Save stores Version+1
-			return nil, nil, 0, fmt.Errorf("lease: %q stored token %d at version %d", cur.Name, stored.Token, stored.Version)
+			return nil, nil, heldInfo{}, fmt.Errorf("lease: %q stored token %d at version %d", cur.Name, stored.Token, stored.Version)
 		}
-		return m.acquired(stored, a, sent, v == takeOver), nil, 0, nil
+		return m.acquired(stored, a, sent, v == takeOver), nil, heldInfo{}, nil
 	case takeAgain:
 		if f == foundMissing { // deleted since it was read (TTL, or by hand): create it
 			got = record{Name: cur.Name}
 		}
-		return nil, &got, 0, nil // freed since it was read: take what the write found
+		return nil, &got, heldInfo{}, nil // freed since it was read: take what the write found
 	case takeHeld:
-		return nil, nil, 0, heldBy(got) // someone else wrote first
+		return nil, nil, heldInfo{rec: got}, heldBy(got) // someone else wrote first
 	case takeUnsure:
 		m.names.addUnsure(cur.Name, next.Token, sent, m.keep(a.ao.Duration))
 	}
-	return nil, nil, 0, err
+	return nil, nil, heldInfo{}, err
 }
 
 // keep is how long the Manager remembers a name no one looks at, for a

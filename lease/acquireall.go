@@ -72,7 +72,7 @@ func (a *takeAll) poll(ctx context.Context) ([]*Lease, error) {
 		if err == nil || !busy(err) {
 			return leases, err
 		}
-		if err := a.m.st.sleep(ctx, delays.next(wait)); err != nil {
+		if err := a.m.st.sleep(ctx, delays.next(heldInfo{stale: wait}, a.m.st.clock.Now())); err != nil {
 			return nil, err
 		}
 	}
@@ -140,8 +140,7 @@ func (a *takeAll) attempt(ctx context.Context) ([]*Lease, time.Duration, error) 
 		}
 		sent = m.st.clock.Now()
 		for i := range recs {
-			recs[i].Expires = expires(sent, a.ao.Duration)
-			recs[i] = m.st.stamped(recs[i])
+			recs[i] = m.st.stamped(m.st.sending(recs[i], sent, a.ao.Duration))
 			if err := a.stage(tx, &recs[i]); err != nil {
 				return err
 			}

@@ -24,6 +24,7 @@ type Lease struct {
 	name  string
 	data  []byte
 	times timing
+	sent  time.Time           // when the acquiring write was sent
 	turn  *turns.Turn[handed] // the Manager's turn on the name, ended with the lease
 	// streak is this process's turn on the name so far, this lease
 	// included (fair.go); guarded by mu.
@@ -67,7 +68,7 @@ func newLease(st *store, rec record, times timing, sent time.Time, turn *turns.T
 	}
 	s.holds++
 	l := &Lease{st: st, me: holder{owner: st.owner, token: rec.Token}, name: rec.Name, data: rec.Data,
-		times: times, turn: turn, streak: s, done: make(chan struct{}), rec: rec, safe: times.safeAfter(sent)}
+		times: times, sent: sent, turn: turn, streak: s, done: make(chan struct{}), rec: rec, safe: times.safeAfter(sent)}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.ctx, l.cancel = context.WithValue(ctx, leaseKey{}, l), cancel
 	go l.heartbeat(sent)
@@ -203,6 +204,9 @@ func (l *Lease) finish(err error, free *record) bool {
 // freedAs ends the lease as released, the record stored free as rec, and
 // tells the observer.
 func (l *Lease) freedAs(rec record) {
+	// Counted before the turn passes on, for the next local acquire's
+	// forecast (pace.go).
+	l.st.holds.add(l.name, l.st.clock.Now().Sub(l.sent))
 	if l.finish(ErrReleased, &rec) {
 		if f := l.st.observer.Released; f != nil {
 			f(ReleasedEvent{Name: l.name, Token: l.me.token, ReservedFor: rec.ReservedFor, Done: l.me.marked(rec)})

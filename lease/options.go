@@ -35,9 +35,13 @@ type Options struct {
 	// PollInterval is a waiter's first delay between reads of a held
 	// record; delays double (with jitter) up to MaxPollInterval. Only one
 	// goroutine per name and Manager polls; the others queue locally.
-	// PollInterval defaults to 50ms and must be > 0; MaxPollInterval must
-	// be >= PollInterval, and zero (the default) means the larger of 100ms
-	// and PollInterval.
+	// A holder whose holds of the name last about the same stores a
+	// forecast of its release in the record, and a waiter then polls every
+	// 250ms until the forecast band and densely inside it, for no more
+	// polls in all than every MaxPollInterval (docs/leases.md, "Polls
+	// paced by the holder's forecast"). PollInterval defaults to 50ms and
+	// must be > 0; MaxPollInterval must be >= PollInterval, and zero (the
+	// default) means the larger of 100ms and PollInterval.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 

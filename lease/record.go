@@ -37,7 +37,14 @@ type record struct {
 	// ReservedMs.
 	ReservedFor string `dynamo:"reserved_for,omitempty"`
 	ReservedMs  int64  `dynamo:"reserved_ms,omitempty"`
-	Version     int64  `dynamo:"version"` // bumped by every acquire, heartbeat and release
+	// The holder's forecast (pace.go): when its acquiring write was sent
+	// (epoch milliseconds, its wall clock), and between which offsets from
+	// then (milliseconds) it expects to release; zero without one. Waiters
+	// pace their polls by it.
+	Since       int64 `dynamo:"since_ms,omitempty"`
+	ReleaseFrom int64 `dynamo:"release_from_ms,omitempty"`
+	ReleaseTo   int64 `dynamo:"release_to_ms,omitempty"`
+	Version     int64 `dynamo:"version"` // bumped by every acquire, heartbeat and release
 }
 
 // reservedElse reports whether r is free but reserved for an owner other
@@ -56,19 +63,22 @@ func (r record) holdFor() time.Duration {
 }
 
 // taken is r as an acquiring write of owner for the given duration and
-// data stores it (its version is the token): held, no longer reserved.
+// data stores it (its version is the token): held, no longer reserved,
+// without a forecast (the caller adds its own: expecting).
 func (r record) taken(owner string, d time.Duration, data []byte) record {
 	r.Owner, r.Token = owner, r.Version+1
 	r.Duration, r.Data = d.Milliseconds(), data
 	r.ReservedFor, r.ReservedMs = "", 0
+	r.Since, r.ReleaseFrom, r.ReleaseTo = 0, 0, 0
 	return r
 }
 
 // released is r as a release at now stores it: free, without data,
-// reserved for no one.
+// reserved for no one, without a forecast.
 func (r record) released(now time.Time) record {
 	r.Owner, r.Data, r.Expires = "", nil, now.Unix()
 	r.ReservedFor, r.ReservedMs = "", 0
+	r.Since, r.ReleaseFrom, r.ReleaseTo = 0, 0, 0
 	return r
 }
 
@@ -113,6 +123,14 @@ type store struct {
 	recordTTL time.Duration
 	clock     retry.Clock
 	observer  Observer
+	holds     holdStats // the Manager's holds per name, for forecasts (pace.go)
+}
+
+// sending is rec as an acquiring write for duration d sent at sent stores
+// it: its expiry, and the Manager's forecast of its hold.
+func (s *store) sending(rec record, sent time.Time, d time.Duration) record {
+	rec.Expires = expires(sent, d)
+	return rec.expecting(sent, s.holds.of(rec.Name))
 }
 
 // get reads name's record; a missing record is a free one at version 0.
