@@ -358,8 +358,15 @@ func runHandover(tb testing.TB, e *env, mode string, n int, hold time.Duration) 
 func runHandoverUntil(tb testing.TB, e *env, mode string, u until, hold time.Duration) handoverResult {
 	tb.Helper()
 	table := e.leaseTable(tb)
+	return runHandoverOn(tb, e, mode, u, hold, table, e.manager(tb, table))
+}
+
+// runHandoverOn is runHandoverUntil with holder, a Manager on table, as
+// the holder: one that lives longer than a run keeps what it learned of
+// its holds (the forecast its acquires store, lease/pace.go).
+func runHandoverOn(tb testing.TB, e *env, mode string, u until, hold time.Duration, table string, holder *lease.Manager) handoverResult {
+	tb.Helper()
 	const name = "handover"
-	holder := e.manager(tb, table)
 	var w waiterSide
 	switch mode {
 	case sameManager:
