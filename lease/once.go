@@ -187,7 +187,7 @@ func (m *Manager) run(ctx context.Context, l *Lease, fn func(ctx context.Context
 // nothing and returns nil if that write stored this lease's mark, so it
 // may be repeated. It blocks like Release. Safe for concurrent use.
 func (l *Lease) ReleaseDone(ctx context.Context) error {
-	ran, err := l.end(ctx, true)
+	ran, err := l.end(func() error { return l.free(ctx, true) })
 	if ran && err != nil {
 		return err
 	}
@@ -230,16 +230,7 @@ func (l *Lease) ReleaseDoneWith(ctx context.Context, stage func(tx *repo.Tx) err
 	if stage == nil {
 		return invalid("ReleaseDoneWith with a nil stage")
 	}
-	var err error
-	ran := false
-	l.release.Do(func() {
-		ran = true
-		l.cancel()
-		<-l.done
-		if l.Err() == nil {
-			err = l.commitDone(ctx, stage)
-		}
-	})
+	ran, err := l.end(func() error { return l.commitDone(ctx, stage) })
 	if ran && err != nil {
 		return err
 	}

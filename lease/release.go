@@ -23,20 +23,21 @@ import (
 // three when a lost response leaves its outcome unknown: it then reads the
 // record). Safe for concurrent use.
 func (l *Lease) Release(ctx context.Context) error {
-	_, err := l.end(ctx, false)
+	_, err := l.end(func() error { return l.free(ctx, false) })
 	return err
 }
 
-// end runs the lease's one release write (Release, or ReleaseDone if mark:
-// the write also stores the completion mark), unless an earlier call ran
-// it; ran says whether this call did. err is the write's error.
-func (l *Lease) end(ctx context.Context, mark bool) (ran bool, err error) {
+// end runs the lease's one release write, write (Release's, ReleaseDone's
+// or ReleaseDoneWith's), unless an earlier call ran it: it stops the
+// heartbeat, waits for it, and writes if the lease is still held. ran says
+// whether this call did; err is the write's error.
+func (l *Lease) end(write func() error) (ran bool, err error) {
 	l.release.Do(func() {
 		ran = true
 		l.cancel()
 		<-l.done
 		if l.Err() == nil {
-			err = l.free(ctx, mark)
+			err = write()
 		}
 	})
 	return ran, err
