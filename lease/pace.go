@@ -142,9 +142,6 @@ func pace(r record, now time.Time, base time.Duration) time.Duration {
 	case now.Before(from):
 		return min(jitter(max(base, sparsePoll)), from.Sub(now))
 	}
-	if base <= 0 {
-		return base
-	}
 	polls := float64(to.Sub(since))/float64(base) - float64(from.Sub(since))/float64(sparsePoll)
 	if polls <= 1 {
 		return jitter(base)
