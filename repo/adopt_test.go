@@ -317,9 +317,14 @@ func TestAdoptTxRead(t *testing.T) {
 	versionless(t, e.client, e.table, "a1", 100)
 	mustCreate(t, r, Account{ID: "a2"})
 	runs := 0
-	copyA1 := func(tx *repo.Tx) error {
+	// copyA1 stages a2's balance set to a1's, running meanwhile between
+	// the two reads.
+	copyA1 := func(tx *repo.Tx, meanwhile func() error) error {
 		src, err := r.TxGet(tx, repo.Key("a1"))
 		if err != nil {
+			return err
+		}
+		if err := meanwhile(); err != nil {
 			return err
 		}
 		dst, err := r.TxGet(tx, repo.Key("a2"))
@@ -329,27 +334,21 @@ func TestAdoptTxRead(t *testing.T) {
 		dst.Balance = src.Balance
 		return r.TxSave(tx, &dst)
 	}
-	if err := repo.Transact(ctx, e.client, func(tx *repo.Tx) error { runs++; return copyA1(tx) }); err != nil || runs != 1 {
+	nothing := func() error { return nil }
+	if err := repo.Transact(ctx, e.client, func(tx *repo.Tx) error { runs++; return copyA1(tx, nothing) }); err != nil || runs != 1 {
 		t.Fatalf("Transact reading a version-less item: %v after %d runs, want success after 1", err, runs)
 	}
 	runs = 0
 	err := repo.Transact(ctx, e.client, func(tx *repo.Tx) error {
 		runs++
-		src, err := r.TxGet(tx, repo.Key("a1"))
-		if err != nil {
-			return err
-		}
-		if runs == 1 { // another writer adopts a1 meanwhile
-			if _, err := competitor[Account](t, e).Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance++; return nil }); err != nil {
-				return err
+		return copyA1(tx, func() error {
+			if runs > 1 {
+				return nil
 			}
-		}
-		dst, err := r.TxGet(tx, repo.Key("a2"))
-		if err != nil {
+			// another writer adopts a1 meanwhile
+			_, err := competitor[Account](t, e).Update(ctx, repo.Key("a1"), func(a *Account) error { a.Balance++; return nil })
 			return err
-		}
-		dst.Balance = src.Balance
-		return r.TxSave(tx, &dst)
+		})
 	}, patientTx)
 	if err != nil {
 		t.Fatal(err)

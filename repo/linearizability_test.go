@@ -495,22 +495,7 @@ func linRound(t *testing.T, seed uint64, dur time.Duration) int {
 		if err != nil {
 			t.Fatalf("child %d: %v", i, err)
 		}
-		f, err := os.Open(outs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var op linOp
-			if err := json.Unmarshal(sc.Bytes(), &op); err != nil {
-				t.Fatal(err)
-			}
-			ops = append(ops, op)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		ops = append(ops, readLinOps(t, outs[i])...)
 	}
 	history, count := linHistory(ops)
 	if len(failed) > len(ops)/20 {
@@ -699,20 +684,10 @@ func TestLinearizabilityUpdateAcrossRecreate(t *testing.T) {
 	}
 }
 
-// TestLinearizabilityReplay checks again, key by key, a history that a
-// round saved when porcupine gave up on it or found it illegal:
-// DDBOCC_LIN_REPLAY names the .jsonl file, DDBOCC_LIN_TIMEOUT (default
-// 30m) bounds each key's check. It tells a search that ran out of time
-// from a violation. Without DDBOCC_LIN_REPLAY it has nothing to do.
-func TestLinearizabilityReplay(t *testing.T) {
-	path := os.Getenv("DDBOCC_LIN_REPLAY")
-	if path == "" {
-		t.Skip("replays a history saved by TestLinearizability: set DDBOCC_LIN_REPLAY to its .jsonl file")
-	}
-	timeout := 30 * time.Minute
-	if d, err := time.ParseDuration(os.Getenv("DDBOCC_LIN_TIMEOUT")); err == nil && d > 0 {
-		timeout = d
-	}
+// readLinOps reads the operations a child process or a saved round wrote
+// to path, one JSON object per line.
+func readLinOps(t *testing.T, path string) []linOp {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -730,6 +705,24 @@ func TestLinearizabilityReplay(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+	return ops
+}
+
+// TestLinearizabilityReplay checks again, key by key, a history that a
+// round saved when porcupine gave up on it or found it illegal:
+// DDBOCC_LIN_REPLAY names the .jsonl file, DDBOCC_LIN_TIMEOUT (default
+// 30m) bounds each key's check. It tells a search that ran out of time
+// from a violation. Without DDBOCC_LIN_REPLAY it has nothing to do.
+func TestLinearizabilityReplay(t *testing.T) {
+	path := os.Getenv("DDBOCC_LIN_REPLAY")
+	if path == "" {
+		t.Skip("replays a history saved by TestLinearizability: set DDBOCC_LIN_REPLAY to its .jsonl file")
+	}
+	timeout := 30 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("DDBOCC_LIN_TIMEOUT")); err == nil && d > 0 {
+		timeout = d
+	}
+	ops := readLinOps(t, path)
 	for k := range linKeys {
 		var mine []linOp
 		for _, op := range ops {
